@@ -1,0 +1,203 @@
+"""Load MNIST in the formats of the book's ``mnist_loader``.
+
+``load_data`` gives ``(training, validation, test)``, each ``(images, labels)`` with images float32
+``(n, 784)`` scaled into [0, 1] and integer labels ``(n,)``; ``load_data_wrapper`` gives the book's
+lists of ``(x, y)`` column-vector tuples. Both read the four official IDX files (gzip) from a
+directory, checking them against its ``SHA256SUMS``, or the book's own ``mnist.pkl.gz`` when given
+that file's path.
+
+Where to look when no path is given: the directory in the environment variable ``FASTNET_DATA``,
+then the ``data/`` directory of the fastnet checkout.
+"""
+
+import gzip
+import hashlib
+import os
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "DataError"]
+
+IMAGE_SIZE = 28 * 28
+NUM_CLASSES = 10
+TRAINING_SIZE = 50_000  # the book keeps the first 50,000 official training images for training
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+CHECKSUMS = "SHA256SUMS"
+_IDX_MAGIC = {"images": 2051, "labels": 2049}
+_HOW_TO_GET = (
+    "fastnet ships MNIST in the data/ directory of its repository; point the FASTNET_DATA "
+    "environment variable or the path argument at a directory holding the four official files "
+    f"({', '.join(FILES.values())}) and {CHECKSUMS}, or at the book's mnist.pkl.gz"
+)
+
+
+class DataError(ValueError):
+    """A data file is missing, damaged or not what it claims to be."""
+
+
+def default_data_dir():
+    """Return the directory read when no path is given: ``$FASTNET_DATA``, else the checkout's ``data/``."""
+    env = os.environ.get("FASTNET_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def load_data(path=None):
+    """Return ``(training, validation, test)``, each a pair ``(images, labels)``.
+
+    Images are float32 arrays ``(n, 784)`` with pixels scaled into [0, 1]; labels are int64 arrays
+    ``(n,)``. ``training`` is the first 50,000 official training images, ``validation`` the last
+    10,000 and ``test`` the official 10,000 test images. ``path`` is a directory holding the IDX
+    files or the path of the book's ``mnist.pkl.gz``; by default, see the module's docstring.
+    """
+    path = default_data_dir() if path is None else Path(path)
+    if path.is_file():
+        return _load_pickle(path)
+    if not path.is_dir():
+        raise DataError(f"MNIST data not found: {path} is neither a directory nor a file. {_HOW_TO_GET}.")
+    sums = _read_checksums(path)
+    train_images = _read_idx(path / FILES["train_images"], "images", sums)
+    train_labels = _read_idx(path / FILES["train_labels"], "labels", sums)
+    test_images = _read_idx(path / FILES["test_images"], "images", sums)
+    test_labels = _read_idx(path / FILES["test_labels"], "labels", sums)
+    _check_counts(path / FILES["train_images"], train_images, path / FILES["train_labels"], train_labels)
+    _check_counts(path / FILES["test_images"], test_images, path / FILES["test_labels"], test_labels)
+    if len(train_labels) <= TRAINING_SIZE:
+        raise DataError(
+            f"{path / FILES['train_labels']}: expected more than {TRAINING_SIZE} training examples "
+            f"to split off a validation set, found {len(train_labels)}"
+        )
+    train_x = _scale(train_images)
+    test_x = _scale(test_images)
+    training = (train_x[:TRAINING_SIZE], train_labels[:TRAINING_SIZE])
+    validation = (train_x[TRAINING_SIZE:], train_labels[TRAINING_SIZE:])
+    return training, validation, (test_x, test_labels)
+
+
+def load_data_wrapper(path=None):
+    """Return the book's lists ``(training, validation, test)`` of column-vector tuples.
+
+    ``training`` holds 50,000 tuples ``(x, y)`` with ``x`` float32 ``(784, 1)`` and ``y`` the one-hot
+    ``(10, 1)`` vector of the digit; ``validation`` and ``test`` hold 10,000 tuples ``(x, label)``
+    with an int label. Lists, not one-shot iterators.
+    """
+    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = load_data(path)
+    one_hot = np.eye(NUM_CLASSES)[tr_y][:, :, None]  # (n, 10, 1)
+    training = list(zip(tr_x[:, :, None], one_hot))
+    validation = list(zip(va_x[:, :, None], va_y.tolist()))
+    test = list(zip(te_x[:, :, None], te_y.tolist()))
+    return training, validation, test
+
+
+def vectorized_result(j):
+    """Return the one-hot ``(10, 1)`` float64 vector with 1.0 in position ``j`` (a digit 0..9)."""
+    if isinstance(j, bool) or not isinstance(j, (int, np.integer)):
+        raise TypeError(f"vectorized_result: j must be an integer digit 0..9, got {type(j).__name__} {j!r}")
+    if not 0 <= j < NUM_CLASSES:
+        raise ValueError(f"vectorized_result: j must be a digit 0..9, got {j}")
+    e = np.zeros((NUM_CLASSES, 1))
+    e[j] = 1.0
+    return e
+
+
+def _scale(images):
+    """Scale uint8 pixels ``(n, 28, 28)`` into float32 ``(n, 784)`` in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+
+
+def _read_checksums(directory):
+    """Parse ``SHA256SUMS`` into ``{file name: hex digest}``."""
+    sums_path = directory / CHECKSUMS
+    try:
+        text = sums_path.read_text()
+    except FileNotFoundError:
+        raise DataError(f"{sums_path}: checksum file missing. {_HOW_TO_GET}.") from None
+    sums = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise DataError(f"{sums_path}, line {number}: expected '<sha256 hex> <file name>', got {line!r}")
+        sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def _read_idx(gz_path, kind, sums):
+    """Read, verify and parse one gzip-compressed IDX file into a uint8 (images) or int64 (labels) array."""
+    try:
+        raw = gz_path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{gz_path}: file missing. {_HOW_TO_GET}.") from None
+    try:
+        data = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{gz_path}: not a readable gzip file (truncated or corrupt): {exc}") from None
+    name = gz_path.name[: -len(".gz")]
+    expected = sums.get(name)
+    if expected is None:
+        raise DataError(f"{gz_path.parent / CHECKSUMS}: has no checksum for {name}")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise DataError(
+            f"{gz_path}: checksum mismatch (the file is damaged or not the official MNIST file): "
+            f"expected SHA256 {expected}, got {actual}"
+        )
+    return _parse_idx(data, kind, gz_path)
+
+
+def _parse_idx(data, kind, where):
+    """Parse the bytes of an IDX file (big-endian header, then uint8 values)."""
+    ndim = 3 if kind == "images" else 1
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{where}: too short for an IDX {kind} header ({len(data)} bytes)")
+    magic, *shape = (int(v) for v in np.frombuffer(data, ">u4", count=1 + ndim))
+    if magic != _IDX_MAGIC[kind]:
+        raise DataError(f"{where}: wrong IDX magic number for {kind}: expected {_IDX_MAGIC[kind]}, got {magic}")
+    expected = int(np.prod(shape))
+    if len(data) - header != expected:
+        raise DataError(
+            f"{where}: header promises {' x '.join(map(str, shape))} = {expected} values, "
+            f"file holds {len(data) - header}"
+        )
+    values = np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+    return values if kind == "images" else values.astype(np.int64)
+
+
+def _check_counts(images_path, images, labels_path, labels):
+    if len(images) != len(labels):
+        raise DataError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
+        )
+
+
+def _load_pickle(path):
+    """Read the book's ``mnist.pkl.gz`` (a Python 2 pickle of three ``(images, labels)`` pairs)."""
+    try:
+        with gzip.open(path, "rb") as f:
+            sets = pickle.load(f, encoding="latin1")
+    except (OSError, EOFError, zlib.error, pickle.UnpicklingError) as exc:
+        raise DataError(f"{path}: not a readable mnist.pkl.gz (truncated or corrupt): {exc}") from None
+    if not (isinstance(sets, tuple) and len(sets) == 3):
+        raise DataError(f"{path}: expected a pickled tuple (training, validation, test), got {type(sets).__name__}")
+    result = []
+    for name, pair in zip(("training", "validation", "test"), sets):
+        images, labels = (np.asarray(a) for a in pair)
+        if images.ndim != 2 or images.shape[1] != IMAGE_SIZE or labels.shape != (len(images),):
+            raise DataError(
+                f"{path}: {name} set must be images (n, {IMAGE_SIZE}) with labels (n,), "
+                f"got {images.shape} and {labels.shape}"
+            )
+        result.append((images.astype(np.float32), labels.astype(np.int64)))
+    return tuple(result)
