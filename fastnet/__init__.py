@@ -1,0 +1,10 @@
+"""fastnet: the chapter-1 network of Nielsen's *Neural Networks and Deep Learning*, fast.
+
+``import fastnet as network`` and ``from fastnet import mnist_loader`` run the book's code unchanged.
+"""
+
+from . import mnist_loader
+from .network import Network, sigmoid, sigmoid_prime
+
+__all__ = ["Network", "sigmoid", "sigmoid_prime", "mnist_loader"]
+__version__ = "0.1.0"

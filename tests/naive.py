@@ -1,0 +1,54 @@
+"""Plain, obviously-correct twins of fastnet's kernels, for the tests to compare against.
+
+The network-level twin is ``fastnet.reference`` (the book's algorithm in NumPy); these are the
+smaller pieces, written the slowest and plainest way.
+"""
+
+import math
+
+import numpy as np
+
+
+def sigmoid(z):
+    """sigma(z) element by element with Python floats (below -700, 1 + exp(-v) is exp(-v) to rounding)."""
+    def one(v):
+        v = float(v)
+        return math.exp(v) if v < -700 else 1.0 / (1.0 + math.exp(-v))
+    return np.vectorize(one, otypes=[np.float64])(np.asarray(z, dtype=np.float64))
+
+
+def sigmoid_prime(z):
+    """sigma(z) * sigma(-z), element by element."""
+    return sigmoid(z) * sigmoid(-np.asarray(z, dtype=np.float64))
+
+
+def numerical_gradient(cost, params, h=1e-6):
+    """Central finite differences of ``cost()`` with respect to every entry of every array in ``params``."""
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + h
+            up = cost()
+            p[i] = old - h
+            down = cost()
+            p[i] = old
+            g[i] = (up - down) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+def quadratic_cost(feedforward, X, Y):
+    """Sum over the columns of X of ||feedforward(x) - y||^2 / 2."""
+    return 0.5 * float(np.sum((feedforward(X) - Y) ** 2))
+
+
+def write_idx(path, array, magic):
+    """Write ``array`` (uint8) as a gzip-compressed IDX file with the given magic number."""
+    import gzip
+    import struct
+
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+import fastnet
+from naive import sigmoid as naive_sigmoid, sigmoid_prime as naive_sigmoid_prime
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (30, 1), (4, 5, 6)])
+@pytest.mark.parametrize("scale", [1.0, 10.0, 800.0])
+def test_sigmoid_matches_naive(seed, shape, scale):
+    z = np.random.default_rng(seed).normal(scale=scale, size=shape)
+    np.testing.assert_allclose(fastnet.sigmoid(z), naive_sigmoid(z), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(fastnet.sigmoid_prime(z), naive_sigmoid_prime(z), rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dtype_is_kept(dtype):
+    z = np.linspace(-5, 5, 11).astype(dtype)
+    assert fastnet.sigmoid(z).dtype == dtype
+    assert fastnet.sigmoid_prime(z).dtype == dtype
+    np.testing.assert_allclose(fastnet.sigmoid(z), naive_sigmoid(z), rtol=1e-6)
+
+
+def test_limits_are_exact_and_warning_free():
+    z = np.array([-np.inf, -1000.0, -745.2, 0.0, 40.0, 1000.0, np.inf])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        s = fastnet.sigmoid(z)
+        sp = fastnet.sigmoid_prime(z)
+    assert s[0] == 0.0 and s[1] == 0.0 and s[-2] == 1.0 and s[-1] == 1.0
+    assert s[3] == 0.5 and sp[3] == 0.25
+    assert sp[0] == 0.0 and sp[-1] == 0.0 and sp[1] == 0.0
+    assert 0 < sp[4] < 1e-17  # sigma(40)(1 - sigma(40)) ~ 4.2e-18: not rounded to 0
+    assert fastnet.sigmoid(0) == 0.5 and fastnet.sigmoid(-3) == pytest.approx(1 / (1 + np.exp(3)), rel=1e-15)
+
+
+def test_symmetry():
+    z = np.linspace(-30, 30, 601)
+    np.testing.assert_allclose(fastnet.sigmoid(z) + fastnet.sigmoid(-z), 1.0, rtol=1e-15)
+    np.testing.assert_array_equal(fastnet.sigmoid_prime(z), fastnet.sigmoid_prime(-z))

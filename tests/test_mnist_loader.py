@@ -1,0 +1,115 @@
+"""The loader on the bundled MNIST files and on small synthetic IDX and pickle files."""
+
+import gzip
+import hashlib
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from fastnet import mnist_loader
+from fastnet.mnist_loader import DataError, FILES
+from conftest import DATA
+from naive import write_idx
+
+TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_real_files_formats_and_facts(mnist):
+    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist
+    assert tr_x.shape == (50_000, 784) and va_x.shape == (10_000, 784) and te_x.shape == (10_000, 784)
+    assert tr_x.dtype == np.float32 and tr_y.shape == (50_000,) and np.issubdtype(tr_y.dtype, np.integer)
+    assert 0.0 == tr_x.min() and tr_x.max() == 1.0
+    assert tr_y[0] == 5 and te_y[0] == 7
+    assert np.bincount(te_y, minlength=10).tolist() == TEST_CLASS_COUNTS
+    assert len(va_y) == 10_000
+
+
+def test_wrapper_gives_the_books_lists(mnist):
+    training, validation, test = mnist_loader.load_data_wrapper(DATA)
+    assert isinstance(training, list) and len(training) == 50_000
+    assert isinstance(validation, list) and isinstance(test, list) and len(test) == 10_000
+    x, y = training[0]
+    assert x.shape == (784, 1) and y.shape == (10, 1) and y[5, 0] == 1.0 and y.sum() == 1.0
+    np.testing.assert_array_equal(x[:, 0], mnist[0][0][0])
+    tx, label = test[0]
+    assert tx.shape == (784, 1) and label == 7 and type(label) is int
+
+
+def test_reading_is_fast():
+    mnist_loader.load_data(DATA)  # warm the file cache
+    start = time.perf_counter()
+    mnist_loader.load_data(DATA)
+    assert time.perf_counter() - start < 1.5  # generous for a shared machine; typically ~0.4 s
+
+
+def test_default_path_and_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv("FASTNET_DATA", raising=False)
+    assert mnist_loader.default_data_dir() == DATA
+    monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
+    assert mnist_loader.default_data_dir() == tmp_path
+
+
+def test_vectorized_result():
+    for j in range(10):
+        e = mnist_loader.vectorized_result(j)
+        assert e.shape == (10, 1) and e[j, 0] == 1.0 and e.sum() == 1.0
+    with pytest.raises(ValueError, match="digit 0..9, got 10"):
+        mnist_loader.vectorized_result(10)
+
+
+def make_idx_dir(directory, n_train=60, n_test=7, seed=0):
+    """Write four small IDX files (n_train training, n_test test images) and their SHA256SUMS."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train_images": (rng.integers(0, 256, (n_train, 28, 28)), 2051),
+        "train_labels": (rng.integers(0, 10, n_train), 2049),
+        "test_images": (rng.integers(0, 256, (n_test, 28, 28)), 2051),
+        "test_labels": (rng.integers(0, 10, n_test), 2049),
+    }
+    lines = []
+    for key, (array, magic) in arrays.items():
+        path = directory / FILES[key]
+        write_idx(path, array, magic)
+        lines.append(f"{hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()}  {path.name[:-3]}")
+    (directory / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    return {key: array for key, (array, _) in arrays.items()}
+
+
+def test_synthetic_idx_files(tmp_path, monkeypatch):
+    arrays = make_idx_dir(tmp_path, n_train=50_003)
+    monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
+    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_loader.load_data()
+    assert len(tr_y) == 50_000 and len(va_y) == 3 and len(te_y) == 7
+    np.testing.assert_array_equal(va_y, arrays["train_labels"][50_000:])
+    np.testing.assert_array_equal(te_x[2] * 255, arrays["test_images"][2].reshape(-1).astype(np.float32))
+    np.testing.assert_allclose(tr_x[1], arrays["train_images"][1].reshape(-1) / 255.0, rtol=1e-7)
+
+
+def test_books_pickle(tmp_path):
+    rng = np.random.default_rng(1)
+    sets = tuple((rng.random((n, 784)).astype(np.float32), rng.integers(0, 10, n)) for n in (5, 3, 4))
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(sets, f, protocol=2)
+    loaded = mnist_loader.load_data(path)
+    for (x, y), (want_x, want_y) in zip(loaded, sets):
+        np.testing.assert_array_equal(x, want_x)
+        np.testing.assert_array_equal(y, want_y)
+    training, validation, test = mnist_loader.load_data_wrapper(path)
+    assert len(training) == 5 and training[0][1].shape == (10, 1) and test[0][1] == sets[2][1][0]
+
+
+def test_checksum_mismatch_names_the_file(tmp_path):
+    arrays = make_idx_dir(tmp_path, n_train=50_001)
+    damaged = arrays["test_images"].copy()
+    damaged[0, 0, 0] ^= 1  # one pixel off: still a valid IDX file, but not the one the sums describe
+    write_idx(tmp_path / FILES["test_images"], damaged, 2051)
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: checksum mismatch"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(DataError, match="not found.*FASTNET_DATA"):
+        mnist_loader.load_data(tmp_path / "nowhere")
