@@ -20,6 +20,11 @@ class Packed:
     wt: np.ndarray  # all W_l^T, flat
     b: np.ndarray  # all b_l, flat
 
+    @property
+    def n_out(self):
+        """Size of the output layer."""
+        return int(self.sizes[-1])
+
     def kernel_args(self):
         """The leading arguments every kernel takes."""
         return self.sizes, self.w_off, self.b_off, self.wt, self.b

@@ -12,7 +12,7 @@ import numpy as np
 from . import kernels
 from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets, stack_examples
 from .layout import pack, unpack
-from .shuffle import shuffle_in_place
+from .training import Training, outputs
 
 sigmoid = kernels.sigmoid
 sigmoid_prime = kernels.sigmoid_prime
@@ -38,43 +38,32 @@ class Network:
         """Return the output for input ``a``: a column ``(n_0, 1)``, columns ``(n_0, k)`` or a vector ``(n_0,)``."""
         a = np.asarray(a)
         columns = a.reshape(len(a), -1)
-        out = self._outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(columns.T, self.dtype))
+        out = outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(columns.T, self.dtype))
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print):
         """Train by mini-batch stochastic gradient descent, printing the book's line after each epoch.
 
         ``training_data`` is the book's list of ``(x, y)`` tuples, shuffled in place in the book's
         order, or a pair of arrays ``(X (n, n_0), Y)`` with one-hot rows ``(n, n_L)`` or labels
         ``(n,)``, never modified. ``test_data``, likewise a list of ``(x, label)`` or ``(X, labels)``,
-        is evaluated after every epoch. Returns the per-epoch test scores (empty without test data).
+        is evaluated after every epoch. ``log`` receives each epoch's line (default: ``print``).
+        Returns the per-epoch test scores (empty without test data).
         """
-        X, T = stack_examples(training_data)
-        inputs = SparseRows.from_dense(X, self.dtype)
-        targets = one_hot_targets(T, self.sizes[-1], self.dtype)
-        if test_data is not None and len(test_data):
-            test_X, test_T = stack_examples(test_data)
-            test_inputs, test_labels = SparseRows.from_dense(test_X, self.dtype), labels_of(test_T)
-        else:
-            test_inputs = None
-        order = np.arange(len(targets))
-        packed = pack(self.weights, self.biases, self.dtype)
+        training = Training(self.weights, self.biases, self.dtype, training_data, test_data)
         scores = []
         try:
             for j in range(epochs):
-                shuffle_in_place(order)
-                kernels.train_epoch(
-                    *packed.kernel_args(), *inputs.kernel_args(), targets, order, mini_batch_size, eta
-                )
-                if test_inputs is None:
-                    print(f"Epoch {j} complete")
+                training.epoch(mini_batch_size, eta)
+                if training.test is None:
+                    log(f"Epoch {j} complete")
                 else:
-                    scores.append(int(np.sum(np.argmax(self._outputs(packed, test_inputs), axis=1) == test_labels)))
-                    print(f"Epoch {j}: {scores[-1]} / {len(test_labels)}")
+                    scores.append(training.test_score())
+                    log(f"Epoch {j}: {scores[-1]} / {len(training.test[1])}")
         finally:
-            self.weights, self.biases = unpack(packed)
+            self.weights, self.biases = training.parameters()
             if not is_array_pair(training_data):
-                training_data[:] = [training_data[i] for i in order]
+                training_data[:] = [training_data[i] for i in training.order]
         return scores
 
     def update_mini_batch(self, mini_batch, eta):
@@ -100,18 +89,12 @@ class Network:
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""
         X, T = stack_examples(test_data)
-        out = self._outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(X, self.dtype))
+        out = outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(X, self.dtype))
         return int(np.sum(np.argmax(out, axis=1) == labels_of(T)))
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""
         return output_activations - y
-
-    def _outputs(self, packed, inputs):
-        """The output layer ``(k, n_L)`` for the k rows of ``inputs``."""
-        out = np.empty((len(inputs.indptr) - 1, self.sizes[-1]), dtype=self.dtype)
-        kernels.feedforward(*packed.kernel_args(), *inputs.kernel_args(), out)
-        return out
 
     def _backprop_batch(self, mini_batch):
         """Backprop every example of ``mini_batch`` through the current parameters."""

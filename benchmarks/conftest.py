@@ -1,0 +1,49 @@
+"""Shared data for the benchmarks, and a closing table of each engine's speedup over the reference."""
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+_medians = defaultdict(dict)  # case -> {engine: median seconds per epoch}
+
+
+@pytest.fixture(scope="session")
+def mnist_lists():
+    from fastnet import mnist_loader
+
+    return mnist_loader.load_data_wrapper(DATA)
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    from fastnet import mnist_loader
+
+    (X, y), _, _ = mnist_loader.load_data(DATA)
+    return X, y
+
+
+@pytest.fixture
+def record():
+    """``record(case, engine, benchmark, scale=1.0)``: keep the median, per epoch, for the summary."""
+
+    def keep(case, engine, benchmark, scale=1.0):
+        _medians[case][engine] = benchmark.stats.stats.median * scale
+
+    return keep
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _medians:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("Speedup over the reference (median seconds per epoch of 50,000 images, same run):")
+    for case, engines in _medians.items():
+        reference = engines.get("reference per-example")
+        write(f"  {case}")
+        for engine, seconds in engines.items():
+            ratio = f"{reference / seconds:7.1f}x" if reference else ""
+            write(f"    {engine:<34} {seconds:8.3f} s  {ratio}")
