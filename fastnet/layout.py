@@ -1,13 +1,20 @@
 """The flat parameter buffers the kernels work on, and the book's lists of arrays users see.
 
-``pack`` copies ``net.weights`` / ``net.biases`` into the kernels' layout (each weight matrix
-transposed, all layers in one buffer: see ``fastnet.kernels``); ``unpack`` makes fresh lists of
-fresh arrays from it, as the book's code rebinds ``self.weights`` after every step.
+``pack`` copies ``net.weights`` / ``net.biases`` into the kernels' layout (see ``fastnet.kernels``);
+``unpack`` makes fresh lists of fresh arrays from it, as the book's code rebinds ``self.weights``
+after every step.
+
+Every layer after the input is stored ``width`` wide: its size rounded up to a multiple of 128
+bytes, which is what LLVM's vectorised loops handle per iteration. Loops over a layer then never
+fall into a scalar remainder (a 10-neuron output layer would run entirely in one). The padding
+holds zero weights and zero biases, and the kernels keep it out of every real result.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+VECTOR_BYTES = 128
 
 
 @dataclass
@@ -15,8 +22,9 @@ class Packed:
     """A network's parameters in the kernels' layout."""
 
     sizes: np.ndarray  # int64 (L+1,): n_0 .. n_L
-    w_off: np.ndarray  # int64 (L+1,): where W_l^T starts in wt
-    b_off: np.ndarray  # int64 (L+1,): where b_l starts in b (and layer l+1 in activation rows)
+    widths: np.ndarray  # int64 (L+1,): n_0, then each n_l padded to a multiple of 128 bytes
+    w_off: np.ndarray  # int64 (L+1,): where W_l^T, (n_l, widths[l+1]), starts in wt
+    b_off: np.ndarray  # int64 (L+1,): where b_l (widths[l+1] values) starts in b; also activations
     wt: np.ndarray  # all W_l^T, flat
     b: np.ndarray  # all b_l, flat
 
@@ -27,7 +35,7 @@ class Packed:
 
     def kernel_args(self):
         """The leading arguments every kernel takes."""
-        return self.sizes, self.w_off, self.b_off, self.wt, self.b
+        return self.sizes, self.widths, self.w_off, self.b_off, self.wt, self.b
 
 
 def offsets(counts):
@@ -35,20 +43,40 @@ def offsets(counts):
     return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
 
 
+def padded(sizes, dtype):
+    """Layer widths: the input's size, then every later size rounded up to a multiple of 128 bytes."""
+    step = VECTOR_BYTES // np.dtype(dtype).itemsize
+    widths = -(-np.asarray(sizes, dtype=np.int64) // step) * step
+    widths[0] = sizes[0]
+    return widths
+
+
 def pack(weights, biases, dtype):
     """Copy the book's ``weights`` (n_{l+1}, n_l) and ``biases`` (n_{l+1}, 1) into a ``Packed``."""
     sizes = np.array([weights[0].shape[1]] + [w.shape[0] for w in weights], dtype=np.int64)
-    wt = np.concatenate([np.asarray(w, dtype=dtype).T.ravel() for w in weights])
-    b = np.concatenate([np.asarray(v, dtype=dtype).ravel() for v in biases])
-    return Packed(sizes, offsets(sizes[:-1] * sizes[1:]), offsets(sizes[1:]), wt, b)
+    widths = padded(sizes, dtype)
+    w_off = offsets(sizes[:-1] * widths[1:])
+    b_off = offsets(widths[1:])
+    wt = np.zeros(w_off[-1], dtype=dtype)
+    b = np.zeros(b_off[-1], dtype=dtype)
+    for l, (w, v) in enumerate(zip(weights, biases)):
+        wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], widths[l + 1])[:, : sizes[l + 1]] = w.T
+        b[b_off[l] : b_off[l] + sizes[l + 1]] = np.ravel(v)
+    return Packed(sizes, widths, w_off, b_off, wt, b)
 
 
 def unpack(packed):
     """Return fresh lists ``(weights, biases)`` in the book's shapes from a ``Packed``."""
-    sizes, w_off, b_off = packed.sizes, packed.w_off, packed.b_off
+    sizes, widths, w_off, b_off = packed.sizes, packed.widths, packed.w_off, packed.b_off
     weights, biases = [], []
     for l in range(len(sizes) - 1):
-        wt_l = packed.wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], sizes[l + 1])
-        weights.append(np.ascontiguousarray(wt_l.T))
-        biases.append(packed.b[b_off[l] : b_off[l + 1]].reshape(-1, 1).copy())
+        wt_l = packed.wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], widths[l + 1])
+        weights.append(np.ascontiguousarray(wt_l[:, : sizes[l + 1]].T))
+        biases.append(packed.b[b_off[l] : b_off[l] + sizes[l + 1]].reshape(-1, 1).copy())
     return weights, biases
+
+
+def layer(packed, buffer, row, l):
+    """Layer ``l``'s real values (``sizes[l+1]`` of them) in a row of an activation or delta buffer."""
+    start = packed.b_off[l]
+    return buffer[row, start : start + packed.sizes[l + 1]]

@@ -10,12 +10,10 @@ book's code does.
 import numpy as np
 
 from . import kernels
+from .activation import sigmoid, sigmoid_prime
 from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets, stack_examples
-from .layout import pack, unpack
+from .layout import layer, pack, unpack
 from .training import Training, outputs
-
-sigmoid = kernels.sigmoid
-sigmoid_prime = kernels.sigmoid_prime
 
 
 class Network:
@@ -78,10 +76,9 @@ class Network:
         dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T.
         """
         packed, _, _, _, act, delta = self._backprop_batch([(x, y)])
-        b_off = packed.b_off
         inputs = [np.asarray(x, dtype=self.dtype).reshape(-1)]
-        inputs += [act[0, b_off[l] : b_off[l + 1]] for l in range(self.num_layers - 2)]
-        deltas = [delta[0, b_off[l] : b_off[l + 1]] for l in range(self.num_layers - 1)]
+        inputs += [layer(packed, act, 0, l) for l in range(self.num_layers - 2)]
+        deltas = [layer(packed, delta, 0, l) for l in range(self.num_layers - 1)]
         nabla_b = [d.reshape(-1, 1).copy() for d in deltas]
         nabla_w = [np.outer(d, a) for d, a in zip(deltas, inputs)]
         return nabla_b, nabla_w
