@@ -51,6 +51,6 @@ def test_fastnet_update_mini_batch(benchmark, record, mnist_lists, name, dtype):
 def test_fastnet_epoch(benchmark, record, mnist_arrays, name, dtype):
     """``SGD``'s engine: one compiled call per epoch, the data converted once per ``SGD`` call."""
     net = fresh(fastnet.Network, SIZES[name], dtype=dtype)
-    training = Training(net.weights, net.biases, net.dtype, mnist_arrays)
+    training = Training(net._packed(), *mnist_arrays)
     benchmark.pedantic(training.epoch, args=(MINI_BATCH, ETA), rounds=7, warmup_rounds=1)
     record(name, f"fastnet SGD epoch {dtype}", benchmark)

@@ -16,6 +16,8 @@ from llvmlite import ir
 from numba import njit, types, vectorize
 from numba.extending import intrinsic
 
+from .jit import CACHE
+
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k * LN2_HI is exact (Cody & Waite)
 LN2_LO = 1.90821492927058770002e-10
@@ -49,7 +51,7 @@ def _bits_from_float64(typingctx, x):
     return types.int64(types.float64), codegen
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def exp_nonpositive(x):
     """exp(x) for float64 x <= 0 (NaN stays NaN), accurate to about one ulp, branch-free."""
     xc = UNDERFLOW if x < UNDERFLOW else x
@@ -75,7 +77,7 @@ def exp_nonpositive(x):
     return 0.0 if x < UNDERFLOW else scaled
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def logistic(z):
     """Return ``(sigma(z), sigma(-z))`` in float64 from one ``exp(-|z|)``, which never overflows."""
     e = exp_nonpositive(-abs(np.float64(z)))
@@ -85,13 +87,13 @@ def logistic(z):
     return e * r, r
 
 
-@vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)
 def sigmoid(z):
     """The logistic function sigma(z) = 1 / (1 + exp(-z)), exactly 0 and 1 in its limits."""
     return logistic(z)[0]
 
 
-@vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)
 def sigmoid_prime(z):
     """Derivative of the sigmoid, sigma(z) * (1 - sigma(z)) = sigma(z) * sigma(-z); 0.25 at 0."""
     s, s_minus = logistic(z)

@@ -1,4 +1,4 @@
-"""Training and test data as arrays: from the book's lists of tuples, and into CSR of non-zero inputs."""
+"""Data in the kernels' formats: inputs as CSR of their non-zero values, targets as one-hot rows or labels."""
 
 from dataclasses import dataclass
 
@@ -30,21 +30,6 @@ class SparseRows:
 def is_array_pair(data):
     """True when ``data`` is ``(X, Y)`` of arrays rather than the book's list of ``(x, y)`` tuples."""
     return isinstance(data, tuple) and len(data) == 2 and all(isinstance(a, np.ndarray) for a in data)
-
-
-def stack_examples(data):
-    """Return ``(X (n, n_0), T)`` from a list of ``(x, t)`` tuples or an ``(X, T)`` pair of arrays.
-
-    ``T`` stacks the targets as given: one-hot columns become rows ``(n, n_L)``, int labels ``(n,)``.
-    """
-    if is_array_pair(data):
-        X, T = data
-        return X, T
-    X = np.stack([np.asarray(x).reshape(-1) for x, _ in data])
-    targets = [t for _, t in data]
-    if all(np.ndim(t) == 0 for t in targets):
-        return X, np.asarray(targets)
-    return X, np.stack([np.asarray(t).reshape(-1) for t in targets])
 
 
 def one_hot_targets(T, n_out, dtype):

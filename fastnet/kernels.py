@@ -23,13 +23,14 @@ import numpy as np
 from numba import njit
 
 from .activation import logistic
+from .jit import CACHE
 
 # Let LLVM re-associate sums (to vectorise dot products) and fuse multiply-adds. Rounding changes
 # at the level of the last bit, as it does between BLAS builds; no assumption about NaN or inf.
 FASTMATH = {"reassoc", "contract"}
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def _add_rows(z, W, rows, coeffs):
     """z += sum_k coeffs[k] * W[rows[k]]: four rows per pass, so z is loaded and stored a quarter as often."""
     n = len(rows)
@@ -46,7 +47,7 @@ def _add_rows(z, W, rows, coeffs):
             z[j] += c * W[r, j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def _subtract_outer(W, rows, coeffs, d, scale):
     """W[rows[k]] -= (scale * coeffs[k]) * d for every k: one example's rank-1 step on the rows it touches."""
     for k in range(len(rows)):
@@ -55,13 +56,13 @@ def _subtract_outer(W, rows, coeffs, d, scale):
             W[r, j] -= c * d[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def _weights(sizes, widths, w_off, wt, l):
     """W_l^T as a ``(n_l, widths[l+1])`` view of ``wt``."""
     return wt[w_off[l] : w_off[l + 1]].reshape((sizes[l], widths[l + 1]))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, row, a, sp, all_rows):
     """Feed input ``row`` forward: a_{l+1} = sigma(W_l a_l + b_l), filling ``a`` and ``sp`` = sigma'(z).
 
@@ -83,7 +84,7 @@ def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, row, a
             sp[b_off[l] + j] = s * s_minus
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
     """Fill ``delta`` for every layer: delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l)."""
     L = len(sizes) - 1
@@ -102,7 +103,7 @@ def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
             delta[b_off[l - 1] + k] = s * sp[b_off[l - 1] + k]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, delta):
     """Backprop each example of ``rows``: fill its row of ``act`` (activations) and ``delta``.
 
@@ -116,7 +117,7 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
         _backward(sizes, widths, w_off, b_off, wt, Y[rows[e]], act[e], sp, delta[e])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta):
     """One SGD step from the backprop of ``rows``: W_l -= (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta."""
     m = len(rows)
@@ -138,7 +139,7 @@ def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, a
                 _subtract_outer(W, all_rows[: sizes[l]], act[e, b_off[l - 1] : b_off[l]], d, scale)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta):
     """One epoch of SGD: the mini-batches ``order[k : k + mini_batch_size]``, one step each."""
     act = np.empty((mini_batch_size, b.size), dtype=wt.dtype)
@@ -149,7 +150,7 @@ def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
         descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out):
     """Fill row i of ``out`` with the network's output for input row i."""
     a = np.empty(b.size, dtype=wt.dtype)

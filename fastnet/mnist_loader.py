@@ -187,12 +187,14 @@ def _load_pickle(path):
     try:
         with gzip.open(path, "rb") as f:
             sets = pickle.load(f, encoding="latin1")
-    except (OSError, EOFError, zlib.error, pickle.UnpicklingError) as exc:
-        raise DataError(f"{path}: not a readable mnist.pkl.gz (truncated or corrupt): {exc}") from None
+    except Exception as exc:  # a damaged or foreign pickle can fail in many ways (EOFError, UnpicklingError, ...)
+        raise DataError(f"{path}: not a readable mnist.pkl.gz (truncated, corrupt or not MNIST): {exc!r}") from None
     if not (isinstance(sets, tuple) and len(sets) == 3):
         raise DataError(f"{path}: expected a pickled tuple (training, validation, test), got {type(sets).__name__}")
     result = []
     for name, pair in zip(("training", "validation", "test"), sets):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise DataError(f"{path}: the {name} set must be a pair (images, labels), got {type(pair).__name__}")
         images, labels = (np.asarray(a) for a in pair)
         if images.ndim != 2 or images.shape[1] != IMAGE_SIZE or labels.shape != (len(images),):
             raise DataError(

@@ -4,16 +4,19 @@ A feedforward network of sigmoid neurons trained by mini-batch stochastic gradie
 quadratic cost, exactly as in chapter 1 of Michael Nielsen's *Neural Networks and Deep Learning*.
 ``net.weights`` and ``net.biases`` are the book's lists of arrays; every call reads them afresh, so
 edits and rebinding are honoured, and every call that trains rebinds them to new arrays, as the
-book's code does.
+book's code does. Arguments are checked before anything changes: a call that fails leaves the
+network as it was.
 """
 
 import numpy as np
 
-from . import kernels
+from . import kernels, validation
 from .activation import sigmoid, sigmoid_prime
-from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets, stack_examples
+from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets
 from .layout import layer, pack, unpack
 from .training import Training, outputs
+
+__all__ = ["Network", "sigmoid", "sigmoid_prime"]
 
 
 class Network:
@@ -24,9 +27,10 @@ class Network:
 
         ``dtype`` is float64 (the book's arithmetic) or float32 (faster, same draws rounded).
         """
+        sizes = validation.sizes(sizes)
+        self.dtype = validation.dtype(dtype)
         self.num_layers = len(sizes)
-        self.sizes = list(sizes)
-        self.dtype = np.dtype(dtype)
+        self.sizes = sizes
         self.biases = [np.random.randn(n, 1).astype(self.dtype) for n in sizes[1:]]
         self.weights = [
             np.random.randn(n_out, n_in).astype(self.dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])
@@ -34,9 +38,10 @@ class Network:
 
     def feedforward(self, a):
         """Return the output for input ``a``: a column ``(n_0, 1)``, columns ``(n_0, k)`` or a vector ``(n_0,)``."""
-        a = np.asarray(a)
+        validation.parameters(self)
+        a = validation.network_input(a, self.sizes[0])
         columns = a.reshape(len(a), -1)
-        out = outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(columns.T, self.dtype))
+        out = outputs(self._packed(), SparseRows.from_dense(columns.T, self.dtype))
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print):
@@ -46,27 +51,39 @@ class Network:
         order, or a pair of arrays ``(X (n, n_0), Y)`` with one-hot rows ``(n, n_L)`` or labels
         ``(n,)``, never modified. ``test_data``, likewise a list of ``(x, label)`` or ``(X, labels)``,
         is evaluated after every epoch. ``log`` receives each epoch's line (default: ``print``).
-        Returns the per-epoch test scores (empty without test data).
+        Returns the per-epoch test scores (empty without test data). On Ctrl-C the network keeps
+        every completed epoch and the interrupt reaches the caller.
         """
-        training = Training(self.weights, self.biases, self.dtype, training_data, test_data)
+        epochs = validation.count("SGD", "epochs", epochs, 0)
+        mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
+        eta = validation.learning_rate("SGD", eta)
+        validation.parameters(self)
+        X, T = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
+        test = None
+        if test_data is not None and len(test_data):
+            test = validation.examples("SGD", "test_data", test_data, self.sizes[0], self.sizes[-1])
+        training = Training(self._packed(), X, T, test)
         scores = []
         try:
             for j in range(epochs):
                 training.epoch(mini_batch_size, eta)
-                if training.test is None:
+                if test is None:
                     log(f"Epoch {j} complete")
                 else:
                     scores.append(training.test_score())
-                    log(f"Epoch {j}: {scores[-1]} / {len(training.test[1])}")
+                    log(f"Epoch {j}: {scores[-1]} / {len(test[1])}")
         finally:
-            self.weights, self.biases = training.parameters()
+            self.weights, self.biases = unpack(training.packed)
             if not is_array_pair(training_data):
                 training_data[:] = [training_data[i] for i in training.order]
         return scores
 
     def update_mini_batch(self, mini_batch, eta):
         """One gradient-descent step on the list ``mini_batch`` of ``(x, y)``: w -= (eta/m) sum of dC_x/dw."""
-        packed, inputs, targets, rows, act, delta = self._backprop_batch(mini_batch)
+        eta = validation.learning_rate("update_mini_batch", eta)
+        validation.parameters(self)
+        X, T = validation.examples("update_mini_batch", "mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
+        packed, inputs, rows, act, delta = self._backprop_batch(X, T)
         kernels.descend(*packed.kernel_args(), *inputs.kernel_args(), rows, act, delta, eta)
         self.weights, self.biases = unpack(packed)
 
@@ -75,9 +92,10 @@ class Network:
 
         dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T.
         """
-        packed, _, _, _, act, delta = self._backprop_batch([(x, y)])
-        inputs = [np.asarray(x, dtype=self.dtype).reshape(-1)]
-        inputs += [layer(packed, act, 0, l) for l in range(self.num_layers - 2)]
+        validation.parameters(self)
+        X, T = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
+        packed, _, _, act, delta = self._backprop_batch(X, T)
+        inputs = [X[0].astype(self.dtype)] + [layer(packed, act, 0, l) for l in range(self.num_layers - 2)]
         deltas = [layer(packed, delta, 0, l) for l in range(self.num_layers - 1)]
         nabla_b = [d.reshape(-1, 1).copy() for d in deltas]
         nabla_w = [np.outer(d, a) for d, a in zip(deltas, inputs)]
@@ -85,22 +103,26 @@ class Network:
 
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""
-        X, T = stack_examples(test_data)
-        out = outputs(pack(self.weights, self.biases, self.dtype), SparseRows.from_dense(X, self.dtype))
+        validation.parameters(self)
+        X, T = validation.examples("evaluate", "test_data", test_data, self.sizes[0], self.sizes[-1])
+        out = outputs(self._packed(), SparseRows.from_dense(X, self.dtype))
         return int(np.sum(np.argmax(out, axis=1) == labels_of(T)))
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""
         return output_activations - y
 
-    def _backprop_batch(self, mini_batch):
-        """Backprop every example of ``mini_batch`` through the current parameters."""
-        X, T = stack_examples(mini_batch)
+    def _packed(self):
+        """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
+        return pack(self.weights, self.biases, self.dtype)
+
+    def _backprop_batch(self, X, T):
+        """Backprop every row of ``X`` (targets ``T``) through the current parameters."""
         inputs = SparseRows.from_dense(X, self.dtype)
         targets = one_hot_targets(T, self.sizes[-1], self.dtype)
-        packed = pack(self.weights, self.biases, self.dtype)
+        packed = self._packed()
         rows = np.arange(len(targets))
         act = np.empty((len(rows), packed.b.size), dtype=self.dtype)
         delta = np.empty_like(act)
         kernels.forward_backward(*packed.kernel_args(), *inputs.kernel_args(), targets, rows, act, delta)
-        return packed, inputs, targets, rows, act, delta
+        return packed, inputs, rows, act, delta

@@ -13,6 +13,8 @@ import random
 import numpy as np
 from numba import njit
 
+from .jit import CACHE
+
 _N, _M = 624, 397  # MT19937 state size and shift
 _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 
@@ -28,7 +30,7 @@ def shuffle_in_place(order):
     random.setstate((version, tuple(mt.tolist()) + (position,), gauss_next))
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _twist(mt):
     """Generate the next 624 words of MT19937 state in place (CPython's ``genrand_uint32``)."""
     for k in range(_N):
@@ -37,7 +39,7 @@ def _twist(mt):
         mt[k] = mt[(k + _M) % _N] ^ (y >> 1) ^ mag
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _shuffle(order, mt, position):
     """CPython's ``random.shuffle`` on ``order``; returns the generator's new position."""
     for i in range(len(order) - 1, 0, -1):

@@ -1,30 +1,27 @@
 """One SGD run's state: the data converted once for the kernels, the parameters packed, the order.
 
 ``Network.SGD`` makes a ``Training``, calls ``epoch`` once per epoch (one compiled call each) and
-takes the parameters back with ``parameters``; nothing is converted again between epochs.
+takes the parameters back from ``packed``; nothing is converted again between epochs.
 """
 
 import numpy as np
 
 from . import kernels
-from .arrays import SparseRows, labels_of, one_hot_targets, stack_examples
-from .layout import pack, unpack
+from .arrays import SparseRows, labels_of, one_hot_targets
 from .shuffle import shuffle_in_place
 
 
 class Training:
     """Training (and optional test) data prepared for the kernels, and a network's packed parameters."""
 
-    def __init__(self, weights, biases, dtype, training_data, test_data=None):
-        X, T = stack_examples(training_data)
-        self.packed = pack(weights, biases, dtype)
+    def __init__(self, packed, X, T, test=None):
+        """``X`` ``(n, n_0)`` with targets ``T`` (one-hot rows or labels); ``test`` an optional ``(X, T)``."""
+        dtype = packed.wt.dtype
+        self.packed = packed
         self.inputs = SparseRows.from_dense(X, dtype)
-        self.targets = one_hot_targets(T, self.packed.n_out, dtype)
+        self.targets = one_hot_targets(T, packed.n_out, dtype)
         self.order = np.arange(len(self.targets))  # current position -> index into the data
-        self.test = None
-        if test_data is not None and len(test_data):
-            test_X, test_T = stack_examples(test_data)
-            self.test = SparseRows.from_dense(test_X, dtype), labels_of(test_T)
+        self.test = None if test is None else (SparseRows.from_dense(test[0], dtype), labels_of(test[1]))
 
     def epoch(self, mini_batch_size, eta):
         """Shuffle as the book does, then one step per mini-batch ``order[k : k + mini_batch_size]``."""
@@ -37,10 +34,6 @@ class Training:
         """How many test inputs the network now classifies correctly."""
         inputs, labels = self.test
         return int(np.sum(np.argmax(outputs(self.packed, inputs), axis=1) == labels))
-
-    def parameters(self):
-        """Fresh lists ``(weights, biases)`` in the book's shapes."""
-        return unpack(self.packed)
 
 
 def outputs(packed, inputs):

@@ -50,5 +50,5 @@ def write_idx(path, array, magic):
     import struct
 
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
-    with gzip.open(path, "wb") as f:
+    with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())

@@ -62,8 +62,11 @@ def test_vectorized_result():
 def make_idx_dir(directory, n_train=60, n_test=7, seed=0):
     """Write four small IDX files (n_train training, n_test test images) and their SHA256SUMS."""
     rng = np.random.default_rng(seed)
+    train_images = np.zeros((n_train, 28, 28), dtype=np.uint8)  # mostly blank: quick to compress
+    train_images[:5] = rng.integers(0, 256, (5, 28, 28))
+    train_images[-3:] = rng.integers(0, 256, (3, 28, 28))
     arrays = {
-        "train_images": (rng.integers(0, 256, (n_train, 28, 28)), 2051),
+        "train_images": (train_images, 2051),
         "train_labels": (rng.integers(0, 10, n_train), 2049),
         "test_images": (rng.integers(0, 256, (n_test, 28, 28)), 2051),
         "test_labels": (rng.integers(0, 10, n_test), 2049),
@@ -85,6 +88,7 @@ def test_synthetic_idx_files(tmp_path, monkeypatch):
     np.testing.assert_array_equal(va_y, arrays["train_labels"][50_000:])
     np.testing.assert_array_equal(te_x[2] * 255, arrays["test_images"][2].reshape(-1).astype(np.float32))
     np.testing.assert_allclose(tr_x[1], arrays["train_images"][1].reshape(-1) / 255.0, rtol=1e-7)
+    np.testing.assert_allclose(va_x[2], arrays["train_images"][50_002].reshape(-1) / 255.0, rtol=1e-7)
 
 
 def test_books_pickle(tmp_path):
@@ -113,3 +117,76 @@ def test_checksum_mismatch_names_the_file(tmp_path):
 def test_missing_directory(tmp_path):
     with pytest.raises(DataError, match="not found.*FASTNET_DATA"):
         mnist_loader.load_data(tmp_path / "nowhere")
+
+
+def resum(directory):
+    """Rewrite SHA256SUMS to match the files as they now are (to test damage the sums cannot see)."""
+    lines = [
+        f"{hashlib.sha256(gzip.decompress((directory / f).read_bytes())).hexdigest()}  {f[:-3]}"
+        for f in FILES.values()
+    ]
+    (directory / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def test_missing_file_says_how_to_get_it(tmp_path):
+    make_idx_dir(tmp_path, n_train=50_001)
+    (tmp_path / FILES["train_labels"]).unlink()
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz: file missing.*FASTNET_DATA"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_truncated_gzip_names_the_file(tmp_path):
+    make_idx_dir(tmp_path, n_train=50_001)
+    path = tmp_path / FILES["train_images"]
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: not a readable gzip file \(truncated or corrupt\)"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_not_gzip_at_all(tmp_path):
+    make_idx_dir(tmp_path, n_train=50_001)
+    (tmp_path / FILES["test_labels"]).write_bytes(b"this is not gzip")
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: not a readable gzip file"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_wrong_magic_number(tmp_path):
+    arrays = make_idx_dir(tmp_path, n_train=50_001)
+    write_idx(tmp_path / FILES["test_labels"], arrays["test_labels"], 2051)  # the images' magic
+    resum(tmp_path)
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: wrong IDX magic number for labels: expected 2049, got 2051"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_header_and_size_disagree(tmp_path):
+    make_idx_dir(tmp_path, n_train=50_001)
+    path = tmp_path / FILES["test_images"]
+    data = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(data[:-10]))
+    resum(tmp_path)
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz: header promises 7 x 28 x 28 = 5488 values, file holds 5478"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_count_mismatch_between_images_and_labels(tmp_path):
+    arrays = make_idx_dir(tmp_path, n_train=50_001)
+    write_idx(tmp_path / FILES["test_labels"], arrays["test_labels"][:5], 2049)
+    resum(tmp_path)
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz holds 7 images but .*t10k-labels-idx1-ubyte.gz holds 5 labels"):
+        mnist_loader.load_data(tmp_path)
+
+
+def test_missing_checksum_file(tmp_path):
+    make_idx_dir(tmp_path, n_train=50_001)
+    (tmp_path / "SHA256SUMS").unlink()
+    with pytest.raises(DataError, match=r"SHA256SUMS: checksum file missing"):
+        mnist_loader.load_data(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x1f\x8b\x08\x00garbage", gzip.compress(b"not a pickle"),
+                                     gzip.compress(pickle.dumps({"a": 1}))])
+def test_damaged_or_foreign_pickle(tmp_path, content):
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=r"mnist.pkl.gz: "):
+        mnist_loader.load_data(path)
