@@ -4,7 +4,8 @@
 """
 
 from . import mnist_loader
-from .network import Network, sigmoid, sigmoid_prime
+from .baselines import average_darkness
+from .network import Network, load, sigmoid, sigmoid_prime
 
-__all__ = ["Network", "sigmoid", "sigmoid_prime", "mnist_loader"]
+__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "average_darkness"]
 __version__ = "0.1.0"

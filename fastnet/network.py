@@ -10,13 +10,13 @@ network as it was.
 
 import numpy as np
 
-from . import kernels, validation
+from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
 from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets
 from .layout import layer, pack, unpack
 from .training import Training, outputs
 
-__all__ = ["Network", "sigmoid", "sigmoid_prime"]
+__all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
 
 class Network:
@@ -112,6 +112,11 @@ class Network:
         """dC_x/da_L for the quadratic cost: a_L - y."""
         return output_activations - y
 
+    def save(self, path):
+        """Write the network to ``path`` (a portable ``.npz``: sizes, dtype, weights, biases), atomically."""
+        validation.parameters(self)
+        saving.save(self, path)
+
     def _packed(self):
         """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
         return pack(self.weights, self.biases, self.dtype)
@@ -126,3 +131,13 @@ class Network:
         delta = np.empty_like(act)
         kernels.forward_backward(*packed.kernel_args(), *inputs.kernel_args(), targets, rows, act, delta)
         return packed, inputs, rows, act, delta
+
+
+def load(path):
+    """Return the network saved at ``path`` by ``Network.save``, exactly as it was saved."""
+    sizes, dtype, weights, biases = saving.load(path)
+    net = Network.__new__(Network)  # no random draws: the parameters come from the file
+    net.num_layers, net.sizes, net.dtype = len(sizes), sizes, dtype
+    net.weights, net.biases = weights, biases
+    validation.parameters(net)
+    return net

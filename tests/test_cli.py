@@ -1,0 +1,83 @@
+"""The fastnet command on a small synthetic MNIST directory (real runs are in the README)."""
+
+import numpy as np
+import pytest
+
+from fastnet import average_darkness, cli, load
+from test_mnist_loader import make_idx_dir
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("mnist")
+    make_idx_dir(directory, n_train=50_020, n_test=40)
+    return directory
+
+
+def test_train_prints_the_books_lines_then_a_summary_and_saves(data_dir, tmp_path, capsys):
+    model = tmp_path / "model.npz"
+    argv = ["train", "--sizes", "784,12,10", "--epochs", "3", "--train-size", "200", "--seed", "3",
+            "--dtype", "float32", "--save", str(model), "--data", str(data_dir)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Training 784-12-10 (float32) on 200 images: 3 epochs, mini-batch 10, eta 3.0"
+    for j, line in enumerate(lines[1:4]):
+        assert line.startswith(f"Epoch {j}: ") and " / 40  (" in line and line.endswith(" s)")
+    scores = [int(line.split()[2]) for line in lines[1:4]]
+    assert lines[4].startswith(f"Best: {max(scores)} / 40 ") and f"in epoch {scores.index(max(scores))}" in lines[4]
+    assert lines[5] == f"Saved to {model}"
+    net = load(model)
+    assert net.sizes == [784, 12, 10] and net.dtype == np.float32
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(data_dir, tmp_path, capsys):
+    model = tmp_path / "model.npz"
+    cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--train-size", "100", "--save", str(model), "--data", str(data_dir)])
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(model), "--data", str(data_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    correct = int(lines[0].split(", ")[1].split(" / ")[0])
+    matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[3:13]])
+    assert matrix.shape == (10, 10) and matrix.sum() == 40 and np.trace(matrix) == correct
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--eta", "-1"], "argument --eta: expected a finite number > 0, got -1"),
+        (["--epochs", "zero"], "argument --epochs: expected a whole number >= 1, got 'zero'"),
+        (["--sizes", "784,30"], "argument --sizes: expected positive sizes from 784"),
+        (["--dtype", "float16"], "argument --dtype: invalid choice"),
+        (["--train-size", "60000"], "--train-size 60000 is more than the 50000 training images"),
+        (["evaluate", "missing.npz"], "missing.npz: no such file"),
+        (["book", "--data", "/no/such/dir"], "MNIST data not found: /no/such/dir"),
+    ],
+)
+def test_errors_are_one_line_and_exit_non_zero(data_dir, argv, message, capsys, monkeypatch):
+    monkeypatch.setenv("FASTNET_DATA", str(data_dir))
+    if argv[0] != "book":
+        argv = argv + ["--data", str(data_dir)] if argv[0] != "evaluate" else argv
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastnet: error: ") and message in err and err.count("\n") == 1
+
+
+def test_book_quick_prints_the_table(data_dir, capsys):
+    assert cli.main(["book", "--quick", "--data", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "--quick: 5 epochs per run, the book ran 30" in out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0] == "| experiment | the book | measured | time |"
+    assert len(table) == 1 + len(cli.BOOK_RUNS) + 1  # header, one row per run, the baseline
+    assert table[-1].startswith("| average-darkness baseline | 2,225 / 10,000 | ")
+
+
+def test_average_darkness_on_a_constructed_case():
+    training = (np.array([[0.0, 0.0], [0.1, 0.1], [1.0, 1.0], [0.9, 0.9]]), np.array([0, 0, 1, 1]))
+    test = (np.array([[0.05, 0.0], [0.8, 1.0], [0.6, 0.6]]), np.array([0, 1, 0]))
+    assert average_darkness(training, test) == 2  # the last image is darker than the midpoint 1.0
+
+
+def test_average_darkness_reproduces_the_book(mnist):
+    training, _, test = mnist
+    assert average_darkness(training, test) == 2225
