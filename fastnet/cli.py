@@ -98,7 +98,7 @@ def book_parser():
         description="Rerun the chapter-1 experiments and print the book's figure beside the measured one.",
     )
     parser.add_argument("--quick", action="store_true", help="5 epochs per run instead of the book's 30")
-    parser.add_argument("--seed", type=int, default=0, help="seed for every run (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first run; repeated runs take the next seeds (default 0)")
     _data_option(parser)
     return parser
 
@@ -164,16 +164,18 @@ def evaluate(argv):
         print(f"{d:>6}" + "".join(f"{n:>6}" for n in confusion[d]))
 
 
-BOOK_RUNS = [  # (network, eta, the book's figure, what to measure)
-    ([784, 30, 10], 3.0, "9,129 after epoch 0; best 95.42%", "first and best"),
-    ([784, 100, 10], 3.0, "best 96.59% (best of three runs)", "best"),
-    ([784, 100, 10], 0.001, "1,139 after epoch 0; 2,142 after epoch 29", "first and last"),
-    ([784, 30, 10], 100.0, "stuck near 1,009, then 982", "first and last"),
-    ([784, 10], 3.0, "(exercise: no hidden layer)", "best"),
+BOOK_RUNS = [  # (network, eta, runs, the book's figure, what to measure); the book took the best of three runs
+    ([784, 30, 10], 3.0, 3, "9,129 after epoch 0; best 95.42% (best of three runs)", "first and best"),
+    ([784, 100, 10], 3.0, 3, "best 96.59% (best of three runs)", "best"),
+    ([784, 100, 10], 0.001, 1, "1,139 after epoch 0; 2,142 after epoch 29", "first and last"),
+    ([784, 30, 10], 100.0, 1, "stuck near 1,009, then 982", "first and last"),
+    ([784, 10], 3.0, 1, "(exercise: no hidden layer)", "best"),
 ]
 
 
-def _describe_scores(scores, what, n):
+def _describe_scores(scores, what, n, runs):
+    if runs > 1:
+        return f"best of {runs} runs: " + _describe_scores(scores, what, n, 1)
     if what == "best":
         return f"best {100 * max(scores) / n:.2f}% (epoch {int(np.argmax(scores))})"
     if what == "first and best":
@@ -186,15 +188,18 @@ def book(argv):
     training, _, test = mnist_loader.load_data(args.data)
     epochs = 5 if args.quick else 30
     note = f" (--quick: {epochs} epochs per run, the book ran 30)" if args.quick else ""
-    print(f"The chapter-1 experiments, mini-batch 10, seed {args.seed}{note}", flush=True)
+    print(f"The chapter-1 experiments, mini-batch 10, seeds from {args.seed}{note}", flush=True)
     rows = []
-    for sizes, eta, figure, what in BOOK_RUNS:
+    for sizes, eta, runs, figure, what in BOOK_RUNS:
         name = f"{'-'.join(map(str, sizes))}, eta {eta:g}"
-        print(f"  running {name} ...", flush=True)
-        _seed(args.seed)
+        print(f"  running {name}{f' ({runs} seeds)' if runs > 1 else ''} ...", flush=True)
         start = time.perf_counter()
-        scores = Network(sizes).SGD(training, epochs, 10, eta, test_data=test, log=lambda line: None)
-        rows.append((name, figure, _describe_scores(scores, what, len(test[1])), time.perf_counter() - start))
+        best = None
+        for run in range(runs):
+            _seed(args.seed + run)
+            scores = Network(sizes).SGD(training, epochs, 10, eta, test_data=test, log=lambda line: None)
+            best = scores if best is None or max(scores) > max(best) else best
+        rows.append((name, figure, _describe_scores(best, what, len(test[1]), runs), time.perf_counter() - start))
     start = time.perf_counter()
     darkness = average_darkness(training, test)
     rows.append(("average-darkness baseline", "2,225 / 10,000", f"{darkness:,} / {len(test[1]):,}", time.perf_counter() - start))

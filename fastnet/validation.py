@@ -136,18 +136,33 @@ def examples(where, name, data, n_in, n_out):
         )
     if len(data) == 0:
         raise ValueError(f"{where}: {name} is empty: expected at least one (x, y) example")
-    inputs, target_list = [], []
     for i, example in enumerate(data):
         if not isinstance(example, (tuple, list)) or len(example) != 2:
             raise TypeError(f"{where}: {name}[{i}] must be an (x, y) tuple, got {_describe(example)}")
-        x = _numeric_array(where, label(i, "input x"), example[0])
-        if x.shape not in ((n_in, 1), (n_in,)):
-            raise ValueError(f"{where}: {label(i, 'input x')} must have shape ({n_in}, 1), got {_describe(x)}")
-        inputs.append(x.reshape(n_in))
-        target_list.append(example[1])
-    X = np.stack(inputs)
+    X = _stack(where, label, "input x", [example[0] for example in data], n_in)
     _check_finite(where, X, lambda row: label(row, "input x"))
-    return X, _targets(where, label, target_list, n_out)
+    return X, _targets(where, label, [example[1] for example in data], n_out)
+
+
+def _all_numeric_arrays(values, n):
+    """True when every value is an int or float ndarray, all of shape (n, 1) or all (n,): checked fast."""
+    kinds = {(v.shape, v.dtype.kind) if type(v) is np.ndarray else None for v in values}
+    shapes = {kind[0] for kind in kinds if kind is not None}
+    return None not in kinds and len(shapes) == 1 and shapes <= {(n, 1), (n,)} and {k[1] for k in kinds} <= set("fiu")
+
+
+def _stack(where, label, part, values, n):
+    """Stack ``values`` (each shaped (n, 1) or (n,)) into rows ``(len, n)``, naming the first that is not."""
+    if _all_numeric_arrays(values, n):
+        return np.array(values).reshape(len(values), n)
+    rows = []
+    for i, v in enumerate(values):
+        what = label(i, part)
+        a = _numeric_array(where, what, v)
+        if a.shape not in ((n, 1), (n,)):
+            raise ValueError(f"{where}: {what} must have shape ({n}, 1), got {_describe(a)}")
+        rows.append(a.reshape(n))
+    return np.stack(rows)
 
 
 def _targets(where, label, target_list, n_out):
@@ -156,18 +171,13 @@ def _targets(where, label, target_list, n_out):
         labels = np.asarray(target_list, dtype=np.int64)
         _check_labels(where, labels, n_out, lambda i: label(i, "label"))
         return labels
-    rows = []
     for i, t in enumerate(target_list):
-        what = label(i, "target y")
         if np.ndim(t) == 0:
             raise TypeError(
-                f"{where}: {what} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) column, got {_describe(t)}"
+                f"{where}: {label(i, 'target y')} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) column, "
+                f"got {_describe(t)}"
             )
-        y = _numeric_array(where, what, t)
-        if y.shape not in ((n_out, 1), (n_out,)):
-            raise ValueError(f"{where}: {what} must have shape ({n_out}, 1), got {_describe(y)}")
-        rows.append(y.reshape(n_out))
-    Y = np.stack(rows)
+    Y = _stack(where, label, "target y", target_list, n_out)
     _check_finite(where, Y, lambda row: label(row, "target y"))
     return Y
 

@@ -119,3 +119,16 @@ def test_sgd_without_test_data_prints_complete_and_returns_no_scores(capsys):
     net = fastnet.Network([3, 2])
     assert net.SGD(random_examples(np.random.default_rng(0), [3, 2], 7), 2, 3, 1.0) == []
     assert capsys.readouterr().out == "Epoch 0 complete\nEpoch 1 complete\n"
+
+
+def test_examples_may_mix_column_and_flat_vectors():
+    sizes = [6, 4, 3]
+    data = random_examples(np.random.default_rng(7), sizes, 8)
+    mixed = [(x.ravel() if i % 2 else x, y.ravel() if i % 3 else y) for i, (x, y) in enumerate(data)]
+    results = []
+    for training in (data, mixed):
+        seed_both(2)
+        net = fastnet.Network(sizes)
+        net.SGD(list(training), 2, 3, 1.0, log=lambda line: None)
+        results.append(net.weights + net.biases)
+    assert relative_error(results[1], results[0]) == 0.0
