@@ -60,6 +60,8 @@ def load_data(path=None):
     10,000 and ``test`` the official 10,000 test images. ``path`` is a directory holding the IDX
     files or the path of the book's ``mnist.pkl.gz``; by default, see the module's docstring.
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_data: path must be a directory or a file path, got {path!r} ({type(path).__name__})")
     path = default_data_dir() if path is None else Path(path)
     if path.is_file():
         return _load_pickle(path)

@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from .arrays import is_array_pair
+
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -128,7 +130,7 @@ def examples(where, name, data, n_in, n_out):
     ``backprop(x, y)``.
     """
     label = _single if name is None else _listed(name)
-    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(a, np.ndarray) for a in data):
+    if is_array_pair(data):
         return _array_pair(where, name, data, n_in, n_out)
     if isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
         raise TypeError(

@@ -114,6 +114,11 @@ def test_checksum_mismatch_names_the_file(tmp_path):
         mnist_loader.load_data(tmp_path)
 
 
+def test_path_of_the_wrong_type():
+    with pytest.raises(TypeError, match=r"load_data: path must be a directory or a file path, got 42 \(int\)"):
+        mnist_loader.load_data(42)
+
+
 def test_missing_directory(tmp_path):
     with pytest.raises(DataError, match="not found.*FASTNET_DATA"):
         mnist_loader.load_data(tmp_path / "nowhere")
