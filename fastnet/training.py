@@ -4,6 +4,10 @@
 takes the parameters back from ``packed``; nothing is converted again between epochs.
 """
 
+import signal
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from . import kernels
@@ -24,16 +28,37 @@ class Training:
         self.test = None if test is None else (SparseRows.from_dense(test[0], dtype), labels_of(test[1]))
 
     def epoch(self, mini_batch_size, eta):
-        """Shuffle as the book does, then one step per mini-batch ``order[k : k + mini_batch_size]``."""
-        shuffle_in_place(self.order)
-        kernels.train_epoch(
-            *self.packed.kernel_args(), *self.inputs.kernel_args(), self.targets, self.order, mini_batch_size, eta
-        )
+        """Shuffle as the book does, then one step per mini-batch ``order[k : k + mini_batch_size]``.
+
+        Ctrl-C is held back until the epoch is whole: the parameters, the order and Python's
+        ``random`` state then always agree on how many epochs have run.
+        """
+        with interrupts_held_back():
+            shuffle_in_place(self.order)
+            kernels.train_epoch(
+                *self.packed.kernel_args(), *self.inputs.kernel_args(), self.targets, self.order, mini_batch_size, eta
+            )
 
     def test_score(self):
         """How many test inputs the network now classifies correctly."""
         inputs, labels = self.test
         return int(np.sum(np.argmax(outputs(self.packed, inputs), axis=1) == labels))
+
+
+@contextmanager
+def interrupts_held_back():
+    """Run the block to its end before a Ctrl-C that arrives meanwhile takes effect (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only delivered to the main thread
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, received[0])  # the default handler raises KeyboardInterrupt
 
 
 def outputs(packed, inputs):

@@ -2,6 +2,7 @@
 
 import _thread
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -45,6 +46,32 @@ def test_interrupt_after_an_epoch_keeps_completed_epochs_and_reaches_the_caller(
     with pytest.raises(KeyboardInterrupt):
         net.SGD(order, 5, 5, 3.0, log=interrupt_at_epoch_1)
     assert_same_network(net, order, *trained(2, data))
+
+
+def test_interrupt_inside_an_epoch_lets_the_epoch_finish(monkeypatch):
+    """A Ctrl-C arriving while epoch 1 shuffles: epoch 1 completes, and weights, order and random agree."""
+    import fastnet.training
+
+    data = random_examples(np.random.default_rng(5), SIZES, 40)
+    shuffle = fastnet.training.shuffle_in_place
+    calls = []
+
+    def shuffle_then_interrupt(order):
+        shuffle(order)
+        calls.append(1)
+        if len(calls) == 2:
+            _thread.interrupt_main()  # the SIGINT handler runs now, between shuffle and training
+
+    monkeypatch.setattr(fastnet.training, "shuffle_in_place", shuffle_then_interrupt)
+    seed_both(0)
+    net = fastnet.Network(SIZES)
+    order = list(data)
+    with pytest.raises(KeyboardInterrupt):
+        net.SGD(order, 5, 5, 3.0, log=lambda line: None)
+    state = random.getstate()
+    monkeypatch.setattr(fastnet.training, "shuffle_in_place", shuffle)
+    assert_same_network(net, order, *trained(2, data))
+    assert random.getstate() == state
 
 
 def test_real_sigint_mid_training_leaves_whole_epochs():
