@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from . import mnist_loader, saving
+from . import mnist_loader
 from .baselines import average_darkness
 from .network import Network, load
 
@@ -219,7 +219,7 @@ def main(argv=None):
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
     try:
         {"train": train, "evaluate": evaluate, "book": book}[command](argv)
-    except (CommandError, mnist_loader.DataError, saving.ModelFileError, OSError) as exc:
+    except (CommandError, ValueError, TypeError, OSError) as exc:  # DataError and ModelFileError are ValueErrors
         print(f"fastnet: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

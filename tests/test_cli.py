@@ -62,6 +62,15 @@ def test_errors_are_one_line_and_exit_non_zero(data_dir, argv, message, capsys, 
     assert err.startswith("fastnet: error: ") and message in err and err.count("\n") == 1
 
 
+def test_a_model_with_nan_weights_is_one_line(tmp_path, capsys):
+    model = tmp_path / "nan.npz"
+    np.savez(model, format=np.array("fastnet-network"), version=np.array(1), sizes=np.array([784, 10]),
+             dtype=np.array("float64"), weights_0=np.full((10, 784), np.nan), biases_0=np.zeros((10, 1)))
+    assert cli.main(["evaluate", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert err == "fastnet: error: Network: weights[0] contains NaN or infinity\n"
+
+
 def test_book_quick_prints_the_table(data_dir, capsys):
     assert cli.main(["book", "--quick", "--data", str(data_dir)]) == 0
     out = capsys.readouterr().out
