@@ -4,23 +4,28 @@
                     [--dtype float64|float32] [--seed N] [--train-size N] [--save model.npz] [--data DIR]
     fastnet evaluate model.npz [--data DIR]
     fastnet book [--quick] [--seed N] [--data DIR]
+    fastnet bench [--repeats N] [--data DIR]
 
 Without a command it trains, so ``fastnet`` alone is the book's 784-100-10 run.
 """
 
 import argparse
 import math
+import os
+import platform
 import random
 import sys
 import time
 
+import numba
 import numpy as np
 
 from . import mnist_loader
 from .baselines import average_darkness
+from .bench import scaling_table
 from .network import Network, load
 
-COMMANDS = ("train", "evaluate", "book")
+COMMANDS = ("train", "evaluate", "book", "bench")
 
 
 class CommandError(Exception):
@@ -99,6 +104,17 @@ def book_parser():
     )
     parser.add_argument("--quick", action="store_true", help="5 epochs per run instead of the book's 30")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first run; repeated runs take the next seeds (default 0)")
+    _data_option(parser)
+    return parser
+
+
+def bench_parser():
+    parser = _Parser(
+        prog="fastnet bench",
+        description="Seconds per epoch of fastnet against the plain-NumPy reference over network sizes, "
+        "mini-batch sizes and dtypes, printed as a Markdown table (takes a few minutes).",
+    )
+    parser.add_argument("--repeats", type=_positive_int, default=3, help="timed epochs per row; the median is shown (default 3)")
     _data_option(parser)
     return parser
 
@@ -213,12 +229,24 @@ def book(argv):
     print("learned) and the others reach 96-97%. The book reported the best of three; try other --seed values.")
 
 
+def bench(argv):
+    args = bench_parser().parse_args(argv)
+    (X, y), _, _ = mnist_loader.load_data(args.data)
+    print(
+        f"fastnet bench: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python "
+        f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}; "
+        f"median of {args.repeats} epochs of {len(y):,} images",
+        flush=True,
+    )
+    print(scaling_table(X, y, args.repeats, progress=lambda line: print(line, flush=True)))
+
+
 def main(argv=None):
     """Run a command; a problem is one line on stderr and a non-zero exit, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
     try:
-        {"train": train, "evaluate": evaluate, "book": book}[command](argv)
+        {"train": train, "evaluate": evaluate, "book": book, "bench": bench}[command](argv)
     except (CommandError, ValueError, TypeError, OSError) as exc:  # DataError and ModelFileError are ValueErrors
         print(f"fastnet: error: {exc}", file=sys.stderr)
         return 2

@@ -90,3 +90,22 @@ def test_average_darkness_on_a_constructed_case():
 def test_average_darkness_reproduces_the_book(mnist):
     training, _, test = mnist
     assert average_darkness(training, test) == 2225
+
+
+def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkeypatch):
+    import fastnet.bench
+
+    monkeypatch.setattr(fastnet.bench, "CASES", [([784, 5, 10], 10), ([784, 4, 3, 10], 1)])
+    monkeypatch.setattr(fastnet.bench, "REFERENCE_IMAGES", 50)
+    assert cli.main(["bench", "--repeats", "1", "--data", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fastnet bench: ") and "median of 1 epochs of 50,000 images" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| 784")]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("| 784-5-10, mini-batch 10", "float64"), ("| 784-5-10, mini-batch 10", "float32"),
+        ("| 784-4-3-10, mini-batch 1", "float64"), ("| 784-4-3-10, mini-batch 1", "float32"),
+    ]
+    for _, _, fast, reference, speedup in rows:
+        ratio = float(reference) / float(fast)  # from the printed (rounded) times
+        assert float(fast) > 0 and float(reference) > 0
+        assert abs(int(speedup.rstrip("x |")) - ratio) <= 1 + 0.1 * ratio
