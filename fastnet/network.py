@@ -14,7 +14,7 @@ from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
 from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets
 from .layout import layer, pack, unpack
-from .training import Training, outputs
+from .training import Training, count_correct, outputs
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
@@ -105,8 +105,7 @@ class Network:
         """Return how many test inputs have their largest output neuron equal to the label."""
         validation.parameters(self)
         X, T = validation.examples("evaluate", "test_data", test_data, self.sizes[0], self.sizes[-1])
-        out = outputs(self._packed(), SparseRows.from_dense(X, self.dtype))
-        return int(np.sum(np.argmax(out, axis=1) == labels_of(T)))
+        return count_correct(self._packed(), SparseRows.from_dense(X, self.dtype), labels_of(T))
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""

@@ -41,8 +41,7 @@ class Training:
 
     def test_score(self):
         """How many test inputs the network now classifies correctly."""
-        inputs, labels = self.test
-        return int(np.sum(np.argmax(outputs(self.packed, inputs), axis=1) == labels))
+        return count_correct(self.packed, *self.test)
 
 
 @contextmanager
@@ -59,6 +58,11 @@ def interrupts_held_back():
         signal.signal(signal.SIGINT, previous)
         if received and callable(previous):
             previous(signal.SIGINT, received[0])  # the default handler raises KeyboardInterrupt
+
+
+def count_correct(packed, inputs, labels):
+    """How many rows of ``inputs`` have their largest output neuron equal to their label."""
+    return int(np.sum(np.argmax(outputs(packed, inputs), axis=1) == labels))
 
 
 def outputs(packed, inputs):
