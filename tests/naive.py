@@ -52,3 +52,28 @@ def write_idx(path, array, magic):
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def affine(W, width, bias, row_of, coeff, terms):
+    """Each example's ``bias + sum_k coeff_k * W_row(row_k)``, term by term in Python floats' order.
+
+    ``terms[:, e] = (r, c, n)``: term k of example e is ``coeff[c + k]`` times row ``row_of[r + k]``
+    of ``W`` seen as rows ``width`` wide. Returns ``(m, width)``.
+    """
+    rows = W.reshape(-1, width)
+    out = np.empty((terms.shape[1], width), dtype=W.dtype)
+    for e, (r, c, n) in enumerate(terms.T):
+        z = bias.astype(np.float64)
+        for k in range(n):
+            z = z + float(coeff[c + k]) * rows[row_of[r + k]].astype(np.float64)
+        out[e] = z
+    return out
+
+
+def subtract_outer(W, width, row_of, coeff, terms, scale, D):
+    """A copy of ``W`` after, example by example, W_row(row_k) -= (scale * coeff_k) * D[e] for every term k."""
+    rows = W.reshape(-1, width).copy()
+    for e, (r, c, n) in enumerate(terms.T):
+        for k in range(n):
+            rows[row_of[r + k]] -= (scale * coeff[c + k]) * D[e]
+    return rows.reshape(-1)

@@ -1,0 +1,146 @@
+"""Explicit SIMD for numba kernels: a ``Block`` of 128 bytes of floats as one value.
+
+LLVM vectorises a plain numba loop over two arrays only after run-time checks that they do not
+overlap, and it keeps every partial sum in memory, so a short loop run millions of times spends
+most of its instructions on bookkeeping. A ``Block`` is instead an LLVM vector value, 16 float64
+or 32 float32 (four AVX2 registers; LLVM splits it into whatever the CPU has), that a kernel keeps
+in registers for as long as it likes:
+
+    acc = load(bias, j)                    # bias[j : j + lanes(bias)]
+    acc = fma(splat(x), load(W, i), acc)   # acc + x * W[i : i + lanes]
+    store(z, j, acc)
+
+``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
+nothing checks bounds, the caller's layout guarantees them (``fastnet.layout`` pads every layer to
+whole blocks). ``fma`` rounds once, as the fused multiply-add instruction does. ``at(arr, i)`` is
+``arr[i]`` for an index known to be in range: numba would otherwise test every signed index for
+being negative (Python's wrap-around), which in a short inner loop costs as much as the work.
+"""
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+from .jit import CACHE
+
+BLOCK_BYTES = 128
+
+
+class Block(types.Type):
+    """numba type of a block of ``BLOCK_BYTES`` bytes of ``dtype`` floats."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = BLOCK_BYTES * 8 // dtype.bitwidth
+        super().__init__(name=f"Block({dtype})")
+
+
+@register_model(Block)
+class _BlockModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        scalar = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(scalar, fe_type.lanes))
+
+
+def _is_float_vector(arr):
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and isinstance(arr.dtype, types.Float)
+
+
+def _block_pointer(context, builder, array_type, array, index_type, index):
+    """Pointer to the block of ``array`` that starts at element ``index``."""
+    data = context.make_array(array_type)(context, builder, array).data
+    index = context.cast(builder, index, index_type, types.intp)
+    vector_type = context.get_value_type(Block(array_type.dtype))
+    return builder.bitcast(builder.gep(data, [index]), vector_type.as_pointer())
+
+
+@njit(cache=CACHE)
+def lanes(arr):
+    """How many elements of ``arr``'s dtype one block holds."""
+    return BLOCK_BYTES // arr.itemsize
+
+
+@intrinsic
+def at(typingctx, arr, i):
+    """``arr[i]`` of a 1-D contiguous array, for 0 <= i < len(arr): no wrap-around, no bounds check."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(arr)(context, builder, args[0]).data
+        index = context.cast(builder, args[1], i, types.intp)
+        return context.unpack_value(builder, arr.dtype, builder.gep(data, [index]))
+
+    return arr.dtype(arr, i), codegen
+
+
+@intrinsic
+def load(typingctx, arr, i):
+    """The block ``arr[i : i + lanes]``."""
+    if not (_is_float_vector(arr) and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _block_pointer(context, builder, arr, args[0], i, args[1])
+        return builder.load(pointer, align=arr.dtype.bitwidth // 8)
+
+    return Block(arr.dtype)(arr, i), codegen
+
+
+@intrinsic
+def store(typingctx, arr, i, block):
+    """Write ``block`` to ``arr[i : i + lanes]``."""
+    if not (_is_float_vector(arr) and isinstance(i, types.Integer) and block == Block(arr.dtype)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _block_pointer(context, builder, arr, args[0], i, args[1])
+        builder.store(args[2], pointer, align=arr.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(arr, i, block), codegen
+
+
+@intrinsic
+def splat(typingctx, x):
+    """A block with every lane equal to the float ``x``."""
+    if not isinstance(x, types.Float):
+        return None
+    block = Block(x)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(block)
+        one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0))
+        everywhere = ir.Constant(ir.VectorType(ir.IntType(32), block.lanes), [0] * block.lanes)
+        return builder.shuffle_vector(one, ir.Constant(vector_type, ir.Undefined), everywhere)
+
+    return block(x), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` lane by lane, rounded once."""
+    if not (isinstance(a, Block) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(a)
+        name = f"llvm.fma.v{a.lanes}f{a.dtype.bitwidth}"
+        fused = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector_type, [vector_type] * 3), name)
+        return builder.call(fused, args)
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def add(typingctx, a, b):
+    """``a + b`` lane by lane."""
+    if not (isinstance(a, Block) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(*args)
+
+    return a(a, b), codegen
+

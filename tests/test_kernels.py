@@ -1,0 +1,139 @@
+"""The engine's block kernels and SIMD primitives against their plain twins in ``naive``.
+
+``_affine`` (z = b + sum of scaled weight rows) and ``_subtract_outer`` (the rank-1 weight step)
+carry almost all of an epoch's arithmetic; they are checked here directly over many shapes, term
+counts (none, one, odd, even, repeated rows) and both dtypes, not only through the network.
+"""
+
+from fractions import Fraction
+
+import numba
+import numpy as np
+import pytest
+
+import naive
+from fastnet import kernels, layout, simd
+
+DTYPES = [np.float64, np.float32]
+TOL = {np.float64: 1e-12, np.float32: 2e-5}
+
+
+def lanes(dtype):
+    return simd.BLOCK_BYTES // np.dtype(dtype).itemsize
+
+
+def random_terms(rng, n_rows, counts, dense_coeffs):
+    """Terms for len(counts) examples drawing rows from range(n_rows); rows may repeat within the batch."""
+    row_of, terms, start = [], [], 0
+    for n in counts:
+        row_of.extend(rng.choice(n_rows, size=n, replace=n > n_rows))
+        terms.append((start, start, n))
+        start += n
+    coeff = rng.standard_normal(max(start, 1)) if dense_coeffs else rng.uniform(0.01, 1, max(start, 1))
+    return np.array(row_of + [0], dtype=np.int32), coeff, np.array(terms, dtype=np.int64).T.copy()
+
+
+CASES = [  # (rows of W, blocks per row, terms per example)
+    (1, 1, [0]),
+    (1, 1, [1]),
+    (3, 1, [1, 2, 3]),
+    (7, 2, [5, 0, 4]),
+    (784, 7, [150, 151, 1, 0, 2]),
+    (30, 4, [30, 30]),
+    (100, 1, [100, 99]),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows, blocks, counts", CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
+    rng = np.random.default_rng(seed)
+    width = blocks * lanes(dtype)
+    W = rng.standard_normal(n_rows * width).astype(dtype)
+    bias = rng.standard_normal(width).astype(dtype)
+    row_of, coeff, terms = random_terms(rng, n_rows, counts, dense_coeffs=True)
+    coeff = coeff.astype(dtype)
+    stride, offset = width + 2 * lanes(dtype), lanes(dtype)  # outputs land inside a wider buffer
+    out = np.full(len(counts) * stride, -7, dtype=dtype)
+    kernels._affine(out, offset, stride, W, width, bias, row_of, coeff, terms)
+    got = out.reshape(len(counts), stride)
+    want = naive.affine(W, width, bias, row_of, coeff, terms)
+    scale = 1 + np.abs(want).max()
+    assert np.abs(got[:, offset : offset + width] - want).max() <= TOL[dtype] * scale
+    assert np.all(got[:, :offset] == -7) and np.all(got[:, offset + width :] == -7)  # nothing else written
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows, blocks, counts", CASES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
+    rng = np.random.default_rng(seed)
+    width = blocks * lanes(dtype)
+    W = rng.standard_normal(n_rows * width).astype(dtype)
+    row_of, coeff, terms = random_terms(rng, n_rows, counts, dense_coeffs=False)
+    coeff = coeff.astype(dtype)
+    D = rng.standard_normal((len(counts), width)).astype(dtype)
+    stride, offset = width + lanes(dtype), lanes(dtype)
+    d = np.zeros(len(counts) * stride, dtype=dtype)
+    d.reshape(len(counts), stride)[:, offset : offset + width] = D
+    scale = dtype(0.3)
+    want = naive.subtract_outer(W, width, row_of, coeff, terms, scale, D)
+    kernels._subtract_outer(W, width, row_of, coeff, terms, scale, d, offset, stride)
+    assert np.abs(W - want).max() <= TOL[dtype] * (1 + np.abs(want).max())
+
+
+def test_subtract_outer_takes_examples_in_order_bitwise():
+    """Every weight takes the examples' terms in the mini-batch's order: the same bits as one example at a time."""
+    rng = np.random.default_rng(3)
+    width = 2 * lanes(np.float64)
+    W = rng.standard_normal(5 * width)
+    row_of, coeff, terms = random_terms(rng, 5, [4, 6, 3], dense_coeffs=False)
+    d = rng.standard_normal(3 * width)
+    together = W.copy()
+    kernels._subtract_outer(together, width, row_of, coeff, terms, 0.7, d, 0, width)
+    one_by_one = W.copy()
+    for e in range(3):
+        kernels._subtract_outer(one_by_one, width, row_of, coeff, terms[:, e : e + 1].copy(), 0.7, d, e * width, 0)
+    assert np.array_equal(together, one_by_one)
+
+
+@numba.njit
+def _primitives(x, y, out, i, c):
+    a, b = simd.load(x, i), simd.load(y, i)
+    simd.store(out, 0, simd.fma(simd.splat(c), a, b))
+    simd.store(out, simd.lanes(out), simd.add(a, b))
+    return simd.at(x, i)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("i", [0, 1, 5])
+def test_simd_primitives(dtype, i):
+    rng = np.random.default_rng(i)
+    n = lanes(dtype)
+    x, y = rng.standard_normal(n + 8).astype(dtype), rng.standard_normal(n + 8).astype(dtype)
+    out = np.zeros(2 * n + 3, dtype=dtype)
+    c = dtype(1.5)
+    first = _primitives(x, y, out, i, c)
+    assert first == x[i]
+    exact = [Fraction(float(c)) * Fraction(float(a)) + Fraction(float(b)) for a, b in zip(x[i : i + n], y[i : i + n])]
+    fused = np.array([float(v) for v in exact]).astype(dtype)  # c x + y rounded once (float32: exact in float64)
+    assert np.array_equal(out[:n], fused)
+    assert np.array_equal(out[n : 2 * n], x[i : i + n] + y[i : i + n])
+    assert np.all(out[2 * n :] == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[3, 1], [784, 100, 10], [5, 17, 33, 2]])
+def test_pack_pads_to_blocks_aligns_and_round_trips(dtype, sizes):
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((n, m)) for m, n in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.standard_normal((n, 1)) for n in sizes[1:]]
+    packed = layout.pack(weights, biases, dtype)
+    assert packed.wt.ctypes.data % layout.CACHE_LINE == 0 and packed.b.ctypes.data % layout.CACHE_LINE == 0
+    assert np.all(packed.widths[1:] % lanes(dtype) == 0) and np.all(packed.widths[1:] - packed.sizes[1:] < lanes(dtype))
+    back_w, back_b = layout.unpack(packed)
+    for w, v, bw, bb in zip(weights, biases, back_w, back_b):
+        assert np.array_equal(bw, w.astype(dtype)) and np.array_equal(bb, v.astype(dtype))
+    real = sum(int(n) for n in packed.sizes[1:])
+    assert np.count_nonzero(packed.b) == real  # padding stays zero (the random biases are never zero)
