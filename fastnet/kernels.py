@@ -26,7 +26,7 @@ The kernels check nothing: ``fastnet.network`` validates at the public boundary.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .activation import logistic
 from .jit import CACHE
@@ -40,7 +40,8 @@ FASTMATH = {"reassoc", "contract"}
 @njit(cache=CACHE)
 def _find_terms(sizes, b_off, indptr, l, rows, stride, terms):
     """Where the inputs to layer l lie, as terms of a sum: for example e, term k < terms[2, e] is
-    coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k.
+    coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k. Fills and
+    returns the first len(rows) columns of ``terms``.
 
     The first layer's terms are the input's non-zero pixels: positions in ``indices`` and
     ``values``. A later layer's are its real neurons: positions in ``all_rows`` (0, 1, 2, ...) and
@@ -52,16 +53,18 @@ def _find_terms(sizes, b_off, indptr, l, rows, stride, terms):
             terms[0, e], terms[1, e], terms[2, e] = first, first, indptr[rows[e] + 1] - first
         else:
             terms[0, e], terms[1, e], terms[2, e] = 0, e * stride + b_off[l - 1], sizes[l]
+    return terms[:, : len(rows)]
 
 
 @njit(cache=CACHE)
-def _affine(out, o, stride, W, width, bias, row_of, coeff, terms):
-    """For each example e: out[o + e * stride:][:width] = bias + sum_k coeff_k * (W row row_k, ``width`` wide).
+def _affine(out, o, stride, W, width, bias, row_of, coeff, terms, first, last):
+    """For each example e: out[o + e * stride:][:width] = bias + sum_k coeff_k * (W row row_k, ``width`` wide),
+    in the columns first:last (whole blocks).
 
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
     chains of fused multiply-adds in flight, and meet at the end.
     """
-    for j in range(0, width, lanes(W)):
+    for j in range(first, last, lanes(W)):
         for e in range(terms.shape[1]):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = load(bias, j)
@@ -75,12 +78,13 @@ def _affine(out, o, stride, W, width, bias, row_of, coeff, terms):
 
 
 @njit(cache=CACHE)
-def _subtract_outer(W, width, row_of, coeff, terms, scale, d, o, stride):
-    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:][:width].
+def _subtract_outer(W, width, row_of, coeff, terms, scale, d, o, stride, first, last):
+    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:][:width],
+    in the columns first:last (whole blocks).
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
-    for j in range(0, width, lanes(W)):
+    for j in range(first, last, lanes(W)):
         for e in range(terms.shape[1]):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             d_block = load(d, o + e * stride + j)
@@ -99,22 +103,38 @@ def _activate(z, sp):
 
 
 @njit(cache=CACHE)
+def _share(width, step, part, parts):
+    """Columns ``first:last`` of a layer ``width`` wide that share ``part`` of ``parts`` gets: whole
+    blocks of ``step``, the larger shares first (a one-block layer goes all to share 0)."""
+    blocks = width // step
+    return (part * blocks + parts - 1) // parts * step, ((part + 1) * blocks + parts - 1) // parts * step
+
+
+@njit(cache=CACHE)
+def _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, part, parts):
+    """Layer l of the forward pass, a_{l+1} = sigma(W_l a_l + b_l) and sigma'(z), for every example of
+    ``rows``, in share ``part`` of ``parts`` of the layer's columns (all of them when parts = 1)."""
+    all_rows, terms = work
+    stride = b.size
+    W, bias, width = wt[w_off[l] : w_off[l + 1]], b[b_off[l] : b_off[l + 1]], widths[l + 1]
+    first, last = _share(width, lanes(wt), part, parts)
+    here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
+    if l == 0:
+        _affine(act, b_off[l], stride, W, width, bias, indices, values, here, first, last)
+    else:
+        _affine(act, b_off[l], stride, W, width, bias, all_rows, act, here, first, last)
+    for e in range(len(rows)):
+        mine = slice(e * stride + b_off[l] + first, e * stride + b_off[l] + last)
+        _activate(act[mine], sp[mine])
+
+
+@njit(cache=CACHE)
 def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work):
     """Feed the inputs ``rows`` forward: a_{l+1} = sigma(W_l a_l + b_l) of input rows[e] for every
     layer into row e of the flat ``act``, and sigma'(z) into row e of the flat ``sp``.
     """
-    all_rows, terms = work
-    stride = b.size
     for l in range(len(sizes) - 1):
-        W, bias, width = wt[w_off[l] : w_off[l + 1]], b[b_off[l] : b_off[l + 1]], widths[l + 1]
-        _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
-        if l == 0:
-            _affine(act, b_off[l], stride, W, width, bias, indices, values, terms)
-        else:
-            _affine(act, b_off[l], stride, W, width, bias, all_rows, act, terms)
-        for e in range(len(rows)):
-            here = slice(e * stride + b_off[l], e * stride + b_off[l + 1])
-            _activate(act[here], sp[here])
+        _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, 0, 1)
 
 
 @njit(cache=CACHE, fastmath=FASTMATH)
@@ -140,39 +160,75 @@ def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
 
 
 @njit(cache=CACHE)
-def _backprop(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, work):
-    """Backprop each example of ``rows`` through the same parameters: fill its rows of ``act`` and ``delta``."""
-    _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work)
-    stride = b.size
+def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
+    """The deltas of every example of ``rows`` from its activations (``_backward``)."""
+    stride = b_off[-1]
     for e in range(len(rows)):
         here = slice(e * stride, (e + 1) * stride)
         _backward(sizes, widths, w_off, b_off, wt, Y[rows[e]], act[here], sp[here], delta[here])
 
 
 @njit(cache=CACHE)
-def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta, work):
-    """One SGD step from the backprop of ``rows``: W_l -= (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta."""
-    all_rows, terms = work
-    m, stride = len(rows), b.size
-    scale = wt.dtype.type(eta / m)
-    for i in range(stride):
-        g = delta[i]
-        for e in range(1, m):
-            g += delta[e * stride + i]
-        b[i] -= scale * g
-    for l in range(len(sizes) - 1):
-        W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
-        _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
-        if l == 0:
-            _subtract_outer(W, width, indices, values, terms, scale, delta, b_off[l], stride)
-        else:
-            _subtract_outer(W, width, all_rows, act, terms, scale, delta, b_off[l], stride)
+def _backprop(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, work):
+    """Backprop each example of ``rows`` through the same parameters: fill its rows of ``act`` and ``delta``."""
+    _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work)
+    _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta)
 
 
 @njit(cache=CACHE)
-def _work(sizes, m):
-    """Index buffers the kernels share: ``all_rows`` = 0, 1, 2, ... and ``terms`` for m examples."""
-    return np.arange(sizes.max(), dtype=np.int32), np.empty((3, m), dtype=np.int64)
+def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta, work, part, parts):
+    """One SGD step from the backprop of ``rows``: W_l -= (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta,
+    on share ``part`` of ``parts`` of every layer's columns (whole blocks; all of them when parts = 1).
+    """
+    all_rows, terms = work
+    m, stride = len(rows), b.size
+    scale = wt.dtype.type(eta / m)
+    for l in range(len(sizes) - 1):
+        W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
+        first, last = _share(width, lanes(wt), part, parts)
+        for i in range(b_off[l] + first, b_off[l] + last):
+            g = delta[i]
+            for e in range(1, m):
+                g += delta[e * stride + i]
+            b[i] -= scale * g
+        here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
+        if l == 0:
+            _subtract_outer(W, width, indices, values, here, scale, delta, b_off[l], stride, first, last)
+        else:
+            _subtract_outer(W, width, all_rows, act, here, scale, delta, b_off[l], stride, first, last)
+
+
+@njit(cache=CACHE, parallel=True)
+def _step_in_parallel(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work):
+    """One SGD step on ``len(work[1])`` threads, with the same result bit for bit as on one.
+
+    Wide layers are shared out by columns: each thread computes its columns' outputs in the
+    forward pass and changes its columns' weights in the update, so the big weight matrices never
+    travel between cores. From the first layer too narrow to share (at least a block per thread)
+    on, the forward pass and then the deltas are shared out by examples instead.
+    """
+    all_rows, terms = work
+    parts, m, stride, step = len(terms), len(rows), b.size, lanes(wt)
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
+    l = 0
+    while l < len(sizes) - 1 and widths[l + 1] // step >= parts:
+        for t in prange(parts):
+            _forward_layer(*args, rows, act, sp, (all_rows, terms[t]), l, t, parts)
+        l += 1
+    for t in prange(parts):
+        lo, hi = t * m // parts, (t + 1) * m // parts
+        mine = slice(lo * stride, hi * stride)
+        for k in range(l, len(sizes) - 1):
+            _forward_layer(*args, rows[lo:hi], act[mine], sp[mine], (all_rows, terms[t]), k, 0, 1)
+        _backward_all(sizes, widths, w_off, b_off, wt, Y, rows[lo:hi], act[mine], sp[mine], delta[mine])
+    for t in prange(parts):
+        _descend(*args, rows, act, delta, eta, (all_rows, terms[t]), t, parts)
+
+
+@njit(cache=CACHE)
+def _work(sizes, m, parts=1):
+    """Index buffers for the kernels: ``all_rows`` = 0, 1, 2, ..., and ``terms`` for m examples, one per thread."""
+    return np.arange(sizes.max(), dtype=np.int32), np.empty((parts, 3, m), dtype=np.int64)
 
 
 @njit(cache=CACHE)
@@ -184,39 +240,45 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
     """
     sp = np.empty(act.size, dtype=act.dtype)
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
-    _backprop(*args, Y, rows, act.reshape(-1), sp, delta.reshape(-1), _work(sizes, len(rows)))
+    all_rows, terms = _work(sizes, len(rows))
+    _backprop(*args, Y, rows, act.reshape(-1), sp, delta.reshape(-1), (all_rows, terms[0]))
 
 
 @njit(cache=CACHE)
 def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta):
     """One SGD step, W_l -= (eta/m) sum_x delta a^T and b_l -= (eta/m) sum_x delta, from ``forward_backward``'s buffers."""
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
-    _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, _work(sizes, len(rows)))
+    all_rows, terms = _work(sizes, len(rows))
+    _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, (all_rows, terms[0]), 0, 1)
 
 
 @njit(cache=CACHE)
-def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta):
-    """One epoch of SGD: the mini-batches ``order[k : k + mini_batch_size]``, one step each."""
+def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta, parts):
+    """One epoch of SGD: the mini-batches ``order[k : k + mini_batch_size]``, one step each, on ``parts`` threads."""
     act = np.empty(mini_batch_size * b.size, dtype=wt.dtype)
     sp = np.empty_like(act)
     delta = np.empty_like(act)
+    all_rows, terms = _work(sizes, mini_batch_size, parts)
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     for start in range(0, len(order), mini_batch_size):
         rows = order[start : start + mini_batch_size]
-        work = _work(sizes, len(rows))
-        _backprop(*args, Y, rows, act, sp, delta, work)
-        _descend(*args, rows, act, delta, eta, work)
+        if parts == 1:
+            _backprop(*args, Y, rows, act, sp, delta, (all_rows, terms[0]))
+            _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), 0, 1)
+        else:
+            _step_in_parallel(*args, Y, rows, act, sp, delta, eta, (all_rows, terms))
 
 
-@njit(cache=CACHE)
+@njit(cache=CACHE, parallel=True)
 def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out):
-    """Fill row i of ``out`` with the network's output for input row i, a mini-batch of inputs at a time."""
-    batch, stride = 64, b.size
-    act = np.empty(batch * stride, dtype=wt.dtype)
-    sp = np.empty_like(act)
-    start = b_off[len(sizes) - 2]
-    for first in range(0, out.shape[0], batch):
-        rows = np.arange(first, min(first + batch, out.shape[0]))
-        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, _work(sizes, len(rows)))
+    """Fill row i of ``out`` with the network's output for input row i, in chunks of inputs shared among threads."""
+    chunk, stride, start, n = 64, b.size, b_off[len(sizes) - 2], out.shape[0]
+    all_rows = np.arange(sizes.max(), dtype=np.int32)
+    for c in prange((n + chunk - 1) // chunk):
+        rows = np.arange(c * chunk, min((c + 1) * chunk, n))
+        act = np.empty(len(rows) * stride, dtype=wt.dtype)
+        sp = np.empty_like(act)
+        terms = np.empty((3, len(rows)), dtype=np.int64)
+        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, (all_rows, terms))
         for e in range(len(rows)):
-            out[first + e] = act[e * stride + start : e * stride + start + out.shape[1]]
+            out[c * chunk + e] = act[e * stride + start : e * stride + start + out.shape[1]]

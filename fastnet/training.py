@@ -8,11 +8,17 @@ import signal
 import threading
 from contextlib import contextmanager
 
+import numba
 import numpy as np
 
 from . import kernels
 from .arrays import SparseRows, labels_of, one_hot_targets
 from .shuffle import shuffle_in_place
+
+# An SGD step runs on several threads when it reads at least this many bytes of weights (about
+# 784-100-10 in float64 with mini-batches of 10). Below it, starting the threads three times a
+# step costs more than sharing the work saves; measured in benchmarks/test_scaling.py.
+PARALLEL_STEP_BYTES = 1_000_000
 
 
 class Training:
@@ -36,8 +42,21 @@ class Training:
         with interrupts_held_back():
             shuffle_in_place(self.order)
             kernels.train_epoch(
-                *self.packed.kernel_args(), *self.inputs.kernel_args(), self.targets, self.order, mini_batch_size, eta
+                *self.packed.kernel_args(),
+                *self.inputs.kernel_args(),
+                self.targets,
+                self.order,
+                mini_batch_size,
+                eta,
+                self.threads(mini_batch_size),
             )
+
+    def threads(self, mini_batch_size):
+        """How many threads an SGD step uses: two (or more) only when its weight traffic repays starting them."""
+        widths = self.packed.widths
+        terms = np.concatenate(([len(self.inputs.values) / max(len(self.targets), 1)], self.packed.sizes[1:-1]))
+        step_bytes = mini_batch_size * float(np.sum(terms * widths[1:])) * self.packed.wt.itemsize
+        return numba.get_num_threads() if step_bytes >= PARALLEL_STEP_BYTES else 1
 
     def test_score(self):
         """How many test inputs the network now classifies correctly."""

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 import naive
+import fastnet
 from fastnet import kernels, layout, simd
+from fastnet.arrays import SparseRows, one_hot_targets
+from fastnet.training import Training
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: 1e-12, np.float32: 2e-5}
@@ -56,7 +59,7 @@ def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
     coeff = coeff.astype(dtype)
     stride, offset = width + 2 * lanes(dtype), lanes(dtype)  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
-    kernels._affine(out, offset, stride, W, width, bias, row_of, coeff, terms)
+    kernels._affine(out, offset, stride, W, width, bias, row_of, coeff, terms, 0, width)
     got = out.reshape(len(counts), stride)
     want = naive.affine(W, width, bias, row_of, coeff, terms)
     scale = 1 + np.abs(want).max()
@@ -79,7 +82,7 @@ def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
     d.reshape(len(counts), stride)[:, offset : offset + width] = D
     scale = dtype(0.3)
     want = naive.subtract_outer(W, width, row_of, coeff, terms, scale, D)
-    kernels._subtract_outer(W, width, row_of, coeff, terms, scale, d, offset, stride)
+    kernels._subtract_outer(W, width, row_of, coeff, terms, scale, d, offset, stride, 0, width)
     assert np.abs(W - want).max() <= TOL[dtype] * (1 + np.abs(want).max())
 
 
@@ -91,10 +94,10 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     row_of, coeff, terms = random_terms(rng, 5, [4, 6, 3], dense_coeffs=False)
     d = rng.standard_normal(3 * width)
     together = W.copy()
-    kernels._subtract_outer(together, width, row_of, coeff, terms, 0.7, d, 0, width)
+    kernels._subtract_outer(together, width, row_of, coeff, terms, 0.7, d, 0, width, 0, width)
     one_by_one = W.copy()
     for e in range(3):
-        kernels._subtract_outer(one_by_one, width, row_of, coeff, terms[:, e : e + 1].copy(), 0.7, d, e * width, 0)
+        kernels._subtract_outer(one_by_one, width, row_of, coeff, terms[:, e : e + 1].copy(), 0.7, d, e * width, 0, 0, width)
     assert np.array_equal(together, one_by_one)
 
 
@@ -137,3 +140,40 @@ def test_pack_pads_to_blocks_aligns_and_round_trips(dtype, sizes):
         assert np.array_equal(bw, w.astype(dtype)) and np.array_equal(bb, v.astype(dtype))
     real = sum(int(n) for n in packed.sizes[1:])
     assert np.count_nonzero(packed.b) == real  # padding stays zero (the random biases are never zero)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[50, 70, 40, 10], [784, 30, 10], [20, 200, 10]])
+@pytest.mark.parametrize("mini_batch_size", [1, 3, 10])
+def test_epoch_is_bitwise_the_same_on_any_number_of_threads(dtype, sizes, mini_batch_size):
+    """Wide layers are shared by columns, narrow ones by examples: no sum is ever split, so no bit moves."""
+    rng = np.random.default_rng(sum(sizes) + mini_batch_size)
+    X = np.where(rng.random((47, sizes[0])) < 0.3, rng.random((47, sizes[0])), 0)
+    net = fastnet.Network(sizes, dtype=dtype)
+    inputs = SparseRows.from_dense(X, dtype)
+    targets = one_hot_targets(rng.integers(0, sizes[-1], 47), sizes[-1], dtype)
+    order = rng.permutation(47)
+    results = []
+    for parts in (1, 2, 3):
+        packed = layout.pack(net.weights, net.biases, dtype)
+        kernels.train_epoch(*packed.kernel_args(), *inputs.kernel_args(), targets, order, mini_batch_size, 3.0, parts)
+        results.append(packed)
+    assert not np.array_equal(results[0].wt, layout.pack(net.weights, net.biases, dtype).wt)  # it trained
+    for other in results[1:]:
+        assert np.array_equal(other.wt, results[0].wt) and np.array_equal(other.b, results[0].b)
+
+
+def test_threads_only_for_steps_with_enough_weight_traffic():
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((20, 784)) < 0.2, 1.0, 0.0)  # about 157 non-zero pixels, like MNIST
+    y = rng.integers(0, 10, 20)
+    small = Training(layout.pack(*_params([784, 30, 10]), np.float64), X, y)
+    large = Training(layout.pack(*_params([784, 300, 10]), np.float64), X, y)
+    assert small.threads(10) == 1 and small.threads(1) == 1
+    assert large.threads(10) == numba.get_num_threads()
+    assert large.threads(1) == 1  # one example's step is too small to share
+
+
+def _params(sizes):
+    net = fastnet.Network(sizes)
+    return net.weights, net.biases
