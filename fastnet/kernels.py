@@ -103,6 +103,13 @@ def _activate(z, sp):
 
 
 @njit(cache=CACHE)
+def _whole():
+    """The share ``(part, parts) = (0, 1)``, a whole layer, as int64 values: a literal 0 or 1 in a
+    call would make numba compile the kernel a second time, for the literal."""
+    return np.int64(0), np.int64(1)
+
+
+@njit(cache=CACHE)
 def _share(width, step, part, parts):
     """Columns ``first:last`` of a layer ``width`` wide that share ``part`` of ``parts`` gets: whole
     blocks of ``step``, the larger shares first (a one-block layer goes all to share 0)."""
@@ -133,8 +140,9 @@ def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
     """Feed the inputs ``rows`` forward: a_{l+1} = sigma(W_l a_l + b_l) of input rows[e] for every
     layer into row e of the flat ``act``, and sigma'(z) into row e of the flat ``sp``.
     """
+    part, parts = _whole()
     for l in range(len(sizes) - 1):
-        _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, 0, 1)
+        _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, part, parts)
 
 
 @njit(cache=CACHE, fastmath=FASTMATH)
@@ -198,37 +206,68 @@ def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
             _subtract_outer(W, width, all_rows, act, here, scale, delta, b_off[l], stride, first, last)
 
 
-@njit(cache=CACHE, parallel=True)
-def _step_in_parallel(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work):
-    """One SGD step on ``len(work[1])`` threads, with the same result bit for bit as on one.
-
-    Wide layers are shared out by columns: each thread computes its columns' outputs in the
-    forward pass and changes its columns' weights in the update, so the big weight matrices never
-    travel between cores. From the first layer too narrow to share (at least a block per thread)
-    on, the forward pass and then the deltas are shared out by examples instead.
-    """
-    all_rows, terms = work
-    parts, m, stride, step = len(terms), len(rows), b.size, lanes(wt)
-    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
-    l = 0
-    while l < len(sizes) - 1 and widths[l + 1] // step >= parts:
-        for t in prange(parts):
-            _forward_layer(*args, rows, act, sp, (all_rows, terms[t]), l, t, parts)
-        l += 1
-    for t in prange(parts):
-        lo, hi = t * m // parts, (t + 1) * m // parts
-        mine = slice(lo * stride, hi * stride)
-        for k in range(l, len(sizes) - 1):
-            _forward_layer(*args, rows[lo:hi], act[mine], sp[mine], (all_rows, terms[t]), k, 0, 1)
-        _backward_all(sizes, widths, w_off, b_off, wt, Y, rows[lo:hi], act[mine], sp[mine], delta[mine])
-    for t in prange(parts):
-        _descend(*args, rows, act, delta, eta, (all_rows, terms[t]), t, parts)
+# What a thread does in ``_on_threads``: its share of ...
+FORWARD_COLUMNS = 0  # ... layer l of the forward pass, by columns
+FORWARD_EXAMPLES = 1  # ... the forward pass from layer l on, by examples
+BACKPROP_EXAMPLES = 2  # ... the same, then the deltas, by examples
+UPDATE_COLUMNS = 3  # ... the SGD step's update of every layer, by columns
 
 
 @njit(cache=CACHE)
-def _work(sizes, m, parts=1):
+def _share_of_job(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l, t, parts):
+    """Thread t's share (of ``parts``) of ``job`` on the mini-batch ``rows``; see ``_on_threads``."""
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
+    all_rows, terms = work
+    mine = (all_rows, terms[t])
+    if job == FORWARD_COLUMNS:
+        _forward_layer(*args, rows, act, sp, mine, l, t, parts)
+    elif job == UPDATE_COLUMNS:
+        _descend(*args, rows, act, delta, eta, mine, t, parts)
+    else:
+        m, stride = len(rows), b.size
+        lo, hi = t * m // parts, (t + 1) * m // parts
+        here = slice(lo * stride, hi * stride)
+        whole, one = _whole()
+        for k in range(l, len(sizes) - 1):
+            _forward_layer(*args, rows[lo:hi], act[here], sp[here], mine, k, whole, one)
+        if job == BACKPROP_EXAMPLES:
+            _backward_all(sizes, widths, w_off, b_off, wt, Y, rows[lo:hi], act[here], sp[here], delta[here])
+
+
+@njit(cache=CACHE, parallel=True)
+def _on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l):
+    """Run ``job`` on the mini-batch ``rows`` shared among ``len(work[1])`` threads, one share each.
+
+    Wide layers are shared out by columns: each thread computes its columns' outputs in the
+    forward pass and changes its columns' weights in the update, so the big weight matrices never
+    travel between cores. Narrow layers and the deltas are shared out by examples. No sum is ever
+    split between threads, so the result is the same bit for bit on any number of them.
+    """
+    parts = len(work[1])
+    for t in prange(parts):
+        _share_of_job(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l, np.int64(t), parts)
+
+
+@njit(cache=CACHE)
+def _step_on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work):
+    """One SGD step on ``len(work[1])`` threads: the forward pass by columns while the layers are wide
+    enough to give every thread a block, the rest of backprop by examples, the update by columns."""
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work)
+    l = np.int64(0)  # job and layer numbers as int64 values, not literals: one compiled _on_threads
+    while l < len(sizes) - 1 and widths[l + 1] // lanes(wt) >= len(work[1]):
+        _on_threads(*args, np.int64(FORWARD_COLUMNS), l)
+        l += 1
+    _on_threads(*args, np.int64(BACKPROP_EXAMPLES), l)
+    _on_threads(*args, np.int64(UPDATE_COLUMNS), l - l)
+
+
+@njit(cache=CACHE)
+def _work(sizes, m, parts):
     """Index buffers for the kernels: ``all_rows`` = 0, 1, 2, ..., and ``terms`` for m examples, one per thread."""
-    return np.arange(sizes.max(), dtype=np.int32), np.empty((parts, 3, m), dtype=np.int64)
+    widest = 0
+    for n in sizes:
+        widest = max(widest, n)
+    return np.arange(widest, dtype=np.int32), np.empty((parts, 3, m), dtype=np.int64)
 
 
 @njit(cache=CACHE)
@@ -240,7 +279,7 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
     """
     sp = np.empty(act.size, dtype=act.dtype)
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
-    all_rows, terms = _work(sizes, len(rows))
+    all_rows, terms = _work(sizes, len(rows), _whole()[1])
     _backprop(*args, Y, rows, act.reshape(-1), sp, delta.reshape(-1), (all_rows, terms[0]))
 
 
@@ -248,8 +287,8 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
 def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta):
     """One SGD step, W_l -= (eta/m) sum_x delta a^T and b_l -= (eta/m) sum_x delta, from ``forward_backward``'s buffers."""
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
-    all_rows, terms = _work(sizes, len(rows))
-    _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, (all_rows, terms[0]), 0, 1)
+    all_rows, terms = _work(sizes, len(rows), _whole()[1])
+    _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, (all_rows, terms[0]), *_whole())
 
 
 @njit(cache=CACHE)
@@ -264,21 +303,23 @@ def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
         rows = order[start : start + mini_batch_size]
         if parts == 1:
             _backprop(*args, Y, rows, act, sp, delta, (all_rows, terms[0]))
-            _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), 0, 1)
+            _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), *_whole())
         else:
-            _step_in_parallel(*args, Y, rows, act, sp, delta, eta, (all_rows, terms))
+            _step_on_threads(*args, Y, rows, act, sp, delta, eta, (all_rows, terms))
 
 
-@njit(cache=CACHE, parallel=True)
-def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out):
-    """Fill row i of ``out`` with the network's output for input row i, in chunks of inputs shared among threads."""
-    chunk, stride, start, n = 64, b.size, b_off[len(sizes) - 2], out.shape[0]
-    all_rows = np.arange(sizes.max(), dtype=np.int32)
-    for c in prange((n + chunk - 1) // chunk):
-        rows = np.arange(c * chunk, min((c + 1) * chunk, n))
-        act = np.empty(len(rows) * stride, dtype=wt.dtype)
-        sp = np.empty_like(act)
-        terms = np.empty((3, len(rows)), dtype=np.int64)
-        _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, (all_rows, terms))
+@njit(cache=CACHE)
+def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out, parts):
+    """Fill row i of ``out`` with the network's output for input row i, ``parts`` threads sharing each chunk of inputs."""
+    chunk, stride, start, n = 64 * parts, b.size, b_off[len(sizes) - 2], out.shape[0]
+    act = np.empty(chunk * stride, dtype=wt.dtype)
+    sp = np.empty_like(act)
+    Y = np.empty((0, 0), dtype=wt.dtype)
+    work = _work(sizes, chunk, parts)
+    for first in range(0, n, chunk):
+        rows = np.arange(first, min(first + chunk, n))
+        job, layer = np.int64(FORWARD_EXAMPLES), np.int64(0)
+        _on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, sp, 0.0, work, job, layer)
         for e in range(len(rows)):
-            out[c * chunk + e] = act[e * stride + start : e * stride + start + out.shape[1]]
+            for i in range(out.shape[1]):
+                out[first + e, i] = act[e * stride + start + i]

@@ -87,5 +87,5 @@ def count_correct(packed, inputs, labels):
 def outputs(packed, inputs):
     """The output layer ``(k, n_L)`` for the k rows of ``inputs`` (a ``SparseRows``)."""
     out = np.empty((len(inputs.indptr) - 1, packed.n_out), dtype=packed.wt.dtype)
-    kernels.feedforward(*packed.kernel_args(), *inputs.kernel_args(), out)
+    kernels.feedforward(*packed.kernel_args(), *inputs.kernel_args(), out, numba.get_num_threads())
     return out
