@@ -3,7 +3,8 @@
 Layout (built by ``fastnet.layout``). A network with layer sizes n_0, ..., n_L keeps its
 parameters in two flat buffers:
 
-- ``wt``: the transposed weight matrices W_l^T, shape ``(n_l, widths[l+1])`` in C order, one after
+- ``wt``: the transposed weight matrices W_l^T, ``n_l`` rows of ``widths[l+1]`` values in C order,
+  the rows a pitch apart (``_pitch``: the width, or one cache line more), one matrix after
   another from ``w_off[l]``. Row k of W_l^T holds the weights leaving neuron k of layer l, so a
   forward pass adds whole contiguous rows, and an input pixel that is zero adds nothing at all.
 - ``b``: the bias vectors, ``widths[l+1]`` values each, from ``b_off[l]``.
@@ -57,8 +58,8 @@ def _find_terms(sizes, b_off, indptr, l, rows, stride, terms):
 
 
 @njit(cache=CACHE)
-def _affine(out, o, stride, W, width, bias, row_of, coeff, terms, first, last):
-    """For each example e: out[o + e * stride:][:width] = bias + sum_k coeff_k * (W row row_k, ``width`` wide),
+def _affine(out, o, stride, W, pitch, bias, row_of, coeff, terms, first, last):
+    """For each example e: out[o + e * stride:] = bias + sum_k coeff_k * (W row row_k, rows ``pitch`` apart),
     in the columns first:last (whole blocks).
 
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
@@ -70,17 +71,17 @@ def _affine(out, o, stride, W, width, bias, row_of, coeff, terms, first, last):
             even = load(bias, j)
             odd = splat(W.dtype.type(0))
             for k in range(0, n - 1, 2):
-                even = fma(splat(at(coeff, c + k)), load(W, at(row_of, r + k) * width + j), even)
-                odd = fma(splat(at(coeff, c + k + 1)), load(W, at(row_of, r + k + 1) * width + j), odd)
+                even = fma(splat(at(coeff, c + k)), load(W, at(row_of, r + k) * pitch + j), even)
+                odd = fma(splat(at(coeff, c + k + 1)), load(W, at(row_of, r + k + 1) * pitch + j), odd)
             if n % 2:
-                even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * width + j), even)
+                even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * pitch + j), even)
             store(out, o + e * stride + j, add(even, odd))
 
 
 @njit(cache=CACHE)
-def _subtract_outer(W, width, row_of, coeff, terms, scale, d, o, stride, first, last):
-    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:][:width],
-    in the columns first:last (whole blocks).
+def _subtract_outer(W, pitch, row_of, coeff, terms, scale, d, o, stride, first, last):
+    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
+    rows ``pitch`` apart, in the columns first:last (whole blocks).
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
@@ -89,7 +90,7 @@ def _subtract_outer(W, width, row_of, coeff, terms, scale, d, o, stride, first, 
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             d_block = load(d, o + e * stride + j)
             for k in range(n):
-                i = at(row_of, r + k) * width + j
+                i = at(row_of, r + k) * pitch + j
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
 
 
@@ -100,6 +101,12 @@ def _activate(z, sp):
         s, s_minus = logistic(z[i])
         z[i] = s
         sp[i] = s * s_minus
+
+
+@njit(cache=CACHE)
+def _pitch(sizes, w_off, l):
+    """How far apart the rows of W_l^T lie in ``wt`` (``fastnet.layout.pitches``)."""
+    return (w_off[l + 1] - w_off[l]) // sizes[l]
 
 
 @njit(cache=CACHE)
@@ -127,9 +134,9 @@ def _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, 
     first, last = _share(width, lanes(wt), part, parts)
     here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
     if l == 0:
-        _affine(act, b_off[l], stride, W, width, bias, indices, values, here, first, last)
+        _affine(act, b_off[l], stride, W, _pitch(sizes, w_off, l), bias, indices, values, here, first, last)
     else:
-        _affine(act, b_off[l], stride, W, width, bias, all_rows, act, here, first, last)
+        _affine(act, b_off[l], stride, W, _pitch(sizes, w_off, l), bias, all_rows, act, here, first, last)
     for e in range(len(rows)):
         mine = slice(e * stride + b_off[l] + first, e * stride + b_off[l] + last)
         _activate(act[mine], sp[mine])
@@ -157,13 +164,13 @@ def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
         i = b_off[L - 1] + j
         delta[i] = (a[i] - y[j]) * sp[i]
     for l in range(L - 1, 0, -1):
-        W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
+        W, width, pitch = wt[w_off[l] : w_off[l + 1]], widths[l + 1], _pitch(sizes, w_off, l)
         d_out = delta[b_off[l] : b_off[l + 1]]
         delta[b_off[l - 1] : b_off[l]] = 0
         for k in range(sizes[l]):
             s = wt.dtype.type(0)
             for j in range(width):
-                s += W[k * width + j] * d_out[j]
+                s += at(W, k * pitch + j) * at(d_out, j)
             delta[b_off[l - 1] + k] = s * sp[b_off[l - 1] + k]
 
 
@@ -201,9 +208,9 @@ def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
             b[i] -= scale * g
         here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
         if l == 0:
-            _subtract_outer(W, width, indices, values, here, scale, delta, b_off[l], stride, first, last)
+            _subtract_outer(W, _pitch(sizes, w_off, l), indices, values, here, scale, delta, b_off[l], stride, first, last)
         else:
-            _subtract_outer(W, width, all_rows, act, here, scale, delta, b_off[l], stride, first, last)
+            _subtract_outer(W, _pitch(sizes, w_off, l), all_rows, act, here, scale, delta, b_off[l], stride, first, last)
 
 
 # What a thread does in ``_on_threads``: its share of ...

@@ -177,3 +177,11 @@ def test_threads_only_for_steps_with_enough_weight_traffic():
 def _params(sizes):
     net = fastnet.Network(sizes)
     return net.weights, net.biases
+
+
+@pytest.mark.parametrize("dtype, hidden, extra", [(np.float32, 1000, 16), (np.float64, 1000, 0), (np.float64, 128, 8), (np.float32, 100, 0)])
+def test_rows_a_whole_number_of_kib_long_get_one_more_cache_line(dtype, hidden, extra):
+    weights, biases = _params([5, hidden, 10])
+    packed = layout.pack(weights, biases, dtype)
+    assert (packed.w_off[1] - packed.w_off[0]) // 5 == packed.widths[1] + extra
+    assert all(np.array_equal(w, v.astype(dtype)) for w, v in zip(layout.unpack(packed)[0], weights))
