@@ -55,7 +55,7 @@ def reference_epoch(sizes, mini_batch_size, training, seed=0):
 
 
 def fastnet_seconds(sizes, mini_batch_size, dtype, X, y, repeats=3):
-    """Median seconds of one fastnet epoch on ``(X, y)`` (one warm-up epoch first)."""
+    """Median seconds of one fastnet epoch on ``(X, y)`` (one warm-up epoch first), and its thread count."""
     training = fastnet_training(sizes, dtype, X, y)
     training.epoch(mini_batch_size, 3.0)
     times = []
@@ -63,7 +63,7 @@ def fastnet_seconds(sizes, mini_batch_size, dtype, X, y, repeats=3):
         start = time.perf_counter()
         training.epoch(mini_batch_size, 3.0)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), training.threads(mini_batch_size)
 
 
 def reference_seconds(sizes, mini_batch_size, training):
@@ -83,15 +83,16 @@ def scaling_table(X, y, repeats=3, progress=print):
     """Measure every case and dtype on ``(X, y)``; return the Markdown table as a string."""
     training_list = book_examples(X, y, REFERENCE_IMAGES)
     lines = [
-        f"| network | dtype | fastnet s/epoch | reference s/epoch (from {REFERENCE_IMAGES:,} images, scaled) | speedup |",
-        "|---|---|---|---|---|",
+        f"| network | dtype | threads | fastnet s/epoch | reference s/epoch (from {REFERENCE_IMAGES:,} images, scaled) | speedup |",
+        "|---|---|---|---|---|---|",
     ]
     for sizes, mini_batch_size in CASES:
         progress(f"  {case_name(sizes, mini_batch_size)} ...")
         reference = reference_seconds(sizes, mini_batch_size, training_list)
         for dtype in DTYPES:
-            seconds = fastnet_seconds(sizes, mini_batch_size, dtype, X, y, repeats)
+            seconds, threads = fastnet_seconds(sizes, mini_batch_size, dtype, X, y, repeats)
             lines.append(
-                f"| {case_name(sizes, mini_batch_size)} | {dtype} | {seconds:.3f} | {reference:.1f} | {reference / seconds:.0f}x |"
+                f"| {case_name(sizes, mini_batch_size)} | {dtype} | {threads} | {seconds:.3f} | {reference:.1f} "
+                f"| {reference / seconds:.0f}x |"
             )
     return "\n".join(lines)

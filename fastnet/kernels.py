@@ -11,10 +11,11 @@ parameters in two flat buffers:
 
 ``widths`` pads each layer to whole SIMD blocks (``fastnet.simd``); padded weights and biases are
 zero, padded deltas are set to zero, so padding never reaches a real value. Per-example work
-buffers ``(m, b.size)`` hold an example's activations (or deltas) for every layer in one row,
-layer l+1 at ``b_off[l]``. Inputs arrive as CSR of their non-zero pixels (``indptr``,
-``indices``, ``values``, one row per example): the first layer's forward pass and its weight
-update only touch pixels that are not zero (about 150 of 784 in MNIST). The arithmetic is the
+buffers hold an example's activations (or deltas) for every layer in one row of ``b.size``,
+layer l+1 at ``b_off[l]``; inside the kernels they are flat, row e at ``e * b.size``. Inputs
+arrive as CSR of their non-zero pixels (``indptr``, ``indices``, ``values``, one row per example):
+the first layer's forward pass and its weight update only touch pixels that are not zero (about
+150 of 784 in MNIST). The arithmetic is the
 book's; only terms that are exactly zero are skipped.
 
 The two big loops, z = W a + b and W -= c delta a^T, run one block (128 bytes) of a layer at a
@@ -22,6 +23,10 @@ time for the whole mini-batch: the block's sums stay in registers, and the weigh
 in cache from one example to the next. Those loops take whole buffers and positions rather than
 slices (a numba slice costs a reference count), and ``terms`` says where each example's input to
 the layer lies.
+
+A big enough SGD step is shared among threads (``_on_threads``): wide layers by columns, narrow
+layers and the deltas by examples. No sum is split between threads, so the result is the same bit
+for bit on any number of them.
 
 The kernels check nothing: ``fastnet.network`` validates at the public boundary.
 """
@@ -207,10 +212,11 @@ def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
                 g += delta[e * stride + i]
             b[i] -= scale * g
         here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
+        pitch = _pitch(sizes, w_off, l)
         if l == 0:
-            _subtract_outer(W, _pitch(sizes, w_off, l), indices, values, here, scale, delta, b_off[l], stride, first, last)
+            _subtract_outer(W, pitch, indices, values, here, scale, delta, b_off[l], stride, first, last)
         else:
-            _subtract_outer(W, _pitch(sizes, w_off, l), all_rows, act, here, scale, delta, b_off[l], stride, first, last)
+            _subtract_outer(W, pitch, all_rows, act, here, scale, delta, b_off[l], stride, first, last)
 
 
 # What a thread does in ``_on_threads``: its share of ...
@@ -221,7 +227,9 @@ UPDATE_COLUMNS = 3  # ... the SGD step's update of every layer, by columns
 
 
 @njit(cache=CACHE)
-def _share_of_job(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l, t, parts):
+def _share_of_job(
+    sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l, t, parts
+):
     """Thread t's share (of ``parts``) of ``job`` on the mini-batch ``rows``; see ``_on_threads``."""
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     all_rows, terms = work
@@ -242,7 +250,9 @@ def _share_of_job(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y
 
 
 @njit(cache=CACHE, parallel=True)
-def _on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l):
+def _on_threads(
+    sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l
+):
     """Run ``job`` on the mini-batch ``rows`` shared among ``len(work[1])`` threads, one share each.
 
     Wide layers are shared out by columns: each thread computes its columns' outputs in the
@@ -252,7 +262,8 @@ def _on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
     """
     parts = len(work[1])
     for t in prange(parts):
-        _share_of_job(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work, job, l, np.int64(t), parts)
+        args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work)
+        _share_of_job(*args, job, l, np.int64(t), parts)
 
 
 @njit(cache=CACHE)
@@ -292,7 +303,8 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
 
 @njit(cache=CACHE)
 def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, delta, eta):
-    """One SGD step, W_l -= (eta/m) sum_x delta a^T and b_l -= (eta/m) sum_x delta, from ``forward_backward``'s buffers."""
+    """One SGD step, W_l -= (eta/m) sum_x delta a^T and b_l -= (eta/m) sum_x delta, from ``forward_backward``'s
+    buffers."""
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     all_rows, terms = _work(sizes, len(rows), _whole()[1])
     _descend(*args, rows, act.reshape(-1), delta.reshape(-1), eta, (all_rows, terms[0]), *_whole())
@@ -317,7 +329,8 @@ def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
 
 @njit(cache=CACHE)
 def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out, parts):
-    """Fill row i of ``out`` with the network's output for input row i, ``parts`` threads sharing each chunk of inputs."""
+    """Fill row i of ``out`` with the network's output for input row i, ``parts`` threads sharing each chunk
+    of inputs."""
     chunk, stride, start, n = 64 * parts, b.size, b_off[len(sizes) - 2], out.shape[0]
     act = np.empty(chunk * stride, dtype=wt.dtype)
     sp = np.empty_like(act)
@@ -326,7 +339,8 @@ def feedforward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, out
     for first in range(0, n, chunk):
         rows = np.arange(first, min(first + chunk, n))
         job, layer = np.int64(FORWARD_EXAMPLES), np.int64(0)
-        _on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, sp, 0.0, work, job, layer)
+        args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, sp, 0.0, work)
+        _on_threads(*args, job, layer)
         for e in range(len(rows)):
             for i in range(out.shape[1]):
                 out[first + e, i] = act[e * stride + start + i]

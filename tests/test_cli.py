@@ -105,7 +105,8 @@ def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkey
         ("| 784-5-10, mini-batch 10", "float64"), ("| 784-5-10, mini-batch 10", "float32"),
         ("| 784-4-3-10, mini-batch 1", "float64"), ("| 784-4-3-10, mini-batch 1", "float32"),
     ]
-    for _, _, fast, reference, speedup in rows:
+    for _, _, threads, fast, reference, speedup in rows:
+        assert int(threads) == 1  # steps this small never start threads
         ratio = float(reference) / float(fast)  # from the printed (rounded) times
         assert float(fast) > 0 and float(reference) > 0
         assert abs(int(speedup.rstrip("x |")) - ratio) <= 1 + 0.1 * ratio

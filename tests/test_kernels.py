@@ -97,7 +97,8 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     kernels._subtract_outer(together, width, row_of, coeff, terms, 0.7, d, 0, width, 0, width)
     one_by_one = W.copy()
     for e in range(3):
-        kernels._subtract_outer(one_by_one, width, row_of, coeff, terms[:, e : e + 1].copy(), 0.7, d, e * width, 0, 0, width)
+        one = terms[:, e : e + 1].copy()
+        kernels._subtract_outer(one_by_one, width, row_of, coeff, one, 0.7, d, e * width, 0, 0, width)
     assert np.array_equal(together, one_by_one)
 
 
@@ -179,7 +180,9 @@ def _params(sizes):
     return net.weights, net.biases
 
 
-@pytest.mark.parametrize("dtype, hidden, extra", [(np.float32, 1000, 16), (np.float64, 1000, 0), (np.float64, 128, 8), (np.float32, 100, 0)])
+@pytest.mark.parametrize(
+    "dtype, hidden, extra", [(np.float32, 1000, 16), (np.float64, 1000, 0), (np.float64, 128, 8), (np.float32, 100, 0)]
+)
 def test_rows_a_whole_number_of_kib_long_get_one_more_cache_line(dtype, hidden, extra):
     weights, biases = _params([5, hidden, 10])
     packed = layout.pack(weights, biases, dtype)
