@@ -36,6 +36,15 @@ def random_terms(rng, n_rows, counts, dense_coeffs):
     return np.array(row_of + [0], dtype=np.int32), coeff, np.array(terms, dtype=np.int64).T.copy()
 
 
+def random_case(dtype, n_rows, blocks, counts, seed, dense_coeffs):
+    """A random W (``n_rows`` rows of ``blocks`` blocks) and terms: ``(rng, width, W, row_of, coeff, terms)``."""
+    rng = np.random.default_rng(seed)
+    width = blocks * lanes(dtype)
+    W = rng.standard_normal(n_rows * width).astype(dtype)
+    row_of, coeff, terms = random_terms(rng, n_rows, counts, dense_coeffs)
+    return rng, width, W, row_of, coeff.astype(dtype), terms
+
+
 CASES = [  # (rows of W, blocks per row, terms per example)
     (1, 1, [0]),
     (1, 1, [1]),
@@ -51,12 +60,8 @@ CASES = [  # (rows of W, blocks per row, terms per example)
 @pytest.mark.parametrize("n_rows, blocks, counts", CASES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
-    rng = np.random.default_rng(seed)
-    width = blocks * lanes(dtype)
-    W = rng.standard_normal(n_rows * width).astype(dtype)
+    rng, width, W, row_of, coeff, terms = random_case(dtype, n_rows, blocks, counts, seed, dense_coeffs=True)
     bias = rng.standard_normal(width).astype(dtype)
-    row_of, coeff, terms = random_terms(rng, n_rows, counts, dense_coeffs=True)
-    coeff = coeff.astype(dtype)
     stride, offset = width + 2 * lanes(dtype), lanes(dtype)  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
     kernels._affine(out, offset, stride, W, width, bias, row_of, coeff, terms, 0, width)
@@ -71,11 +76,7 @@ def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
 @pytest.mark.parametrize("n_rows, blocks, counts", CASES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
-    rng = np.random.default_rng(seed)
-    width = blocks * lanes(dtype)
-    W = rng.standard_normal(n_rows * width).astype(dtype)
-    row_of, coeff, terms = random_terms(rng, n_rows, counts, dense_coeffs=False)
-    coeff = coeff.astype(dtype)
+    rng, width, W, row_of, coeff, terms = random_case(dtype, n_rows, blocks, counts, seed, dense_coeffs=False)
     D = rng.standard_normal((len(counts), width)).astype(dtype)
     stride, offset = width + lanes(dtype), lanes(dtype)
     d = np.zeros(len(counts) * stride, dtype=dtype)
