@@ -145,7 +145,7 @@ def test_pack_pads_to_blocks_aligns_and_round_trips(dtype, sizes):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("sizes", [[50, 70, 40, 10], [784, 30, 10], [20, 200, 10]])
+@pytest.mark.parametrize("sizes", [[50, 70, 40, 10], [784, 30, 10], [20, 200, 10], [30, 10], [30, 70]])
 @pytest.mark.parametrize("mini_batch_size", [1, 3, 10])
 def test_epoch_is_bitwise_the_same_on_any_number_of_threads(dtype, sizes, mini_batch_size):
     """Wide layers are shared by columns, narrow ones by examples: no sum is ever split, so no bit moves."""
