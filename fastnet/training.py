@@ -17,7 +17,8 @@ from .shuffle import shuffle_in_place
 
 # An SGD step runs on several threads when it reads at least this many bytes of weights (about
 # 784-100-10 in float64 with mini-batches of 10). Below it, starting the threads three times a
-# step costs more than sharing the work saves; measured in benchmarks/test_scaling.py.
+# step costs more than sharing the work saves. Measured by alternating one- and two-thread epochs:
+# 1.2x at 784-100-10 float64, 1.0x in float32, 0.5x at 784-30-10, 1.4-1.7x at hidden 300 and 1000.
 PARALLEL_STEP_BYTES = 1_000_000
 
 
