@@ -36,11 +36,7 @@ from numba import njit, prange
 
 from .activation import logistic
 from .jit import CACHE
-from .simd import add, at, fma, lanes, load, splat, store
-
-# Let LLVM re-associate sums (to vectorise dot products) and fuse multiply-adds. Rounding changes
-# at the level of the last bit, as it does between BLAS builds; no assumption about NaN or inf.
-FASTMATH = {"reassoc", "contract"}
+from .simd import add, at, fma, lanes, load, mul, splat, store, total
 
 
 @njit(cache=CACHE)
@@ -157,35 +153,35 @@ def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
         _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, part, parts)
 
 
-@njit(cache=CACHE, fastmath=FASTMATH)
-def _backward(sizes, widths, w_off, b_off, wt, y, a, sp, delta):
-    """Fill ``delta`` for every layer: delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l).
-
-    ``a``, ``sp`` and ``delta`` are one example's rows of the work buffers.
-    """
-    L = len(sizes) - 1
-    delta[b_off[L - 1] : b_off[L]] = 0
-    for j in range(sizes[L]):
-        i = b_off[L - 1] + j
-        delta[i] = (a[i] - y[j]) * sp[i]
-    for l in range(L - 1, 0, -1):
-        W, width, pitch = wt[w_off[l] : w_off[l + 1]], widths[l + 1], _pitch(sizes, w_off, l)
-        d_out = delta[b_off[l] : b_off[l + 1]]
-        delta[b_off[l - 1] : b_off[l]] = 0
-        for k in range(sizes[l]):
-            s = wt.dtype.type(0)
-            for j in range(width):
-                s += at(W, k * pitch + j) * at(d_out, j)
-            delta[b_off[l - 1] + k] = s * sp[b_off[l - 1] + k]
-
-
 @njit(cache=CACHE)
 def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
-    """The deltas of every example of ``rows`` from its activations (``_backward``)."""
-    stride = b_off[-1]
-    for e in range(len(rows)):
-        here = slice(e * stride, (e + 1) * stride)
-        _backward(sizes, widths, w_off, b_off, wt, Y[rows[e]], act[here], sp[here], delta[here])
+    """The deltas of every example of ``rows`` from its activations: delta_L = (a_L - y) sigma'(z_L),
+    then delta_l = (W_l^T delta_{l+1}) sigma'(z_l) layer by layer down to l = 1.
+
+    Element k of W_l^T delta_{l+1} is the dot product of row k of W_l^T with delta_{l+1}, whole
+    blocks at a time (the padding of both is zero); row k is read once for the whole mini-batch.
+    """
+    L, m, stride = len(sizes) - 1, len(rows), b_off[-1]
+    for e in range(m):
+        out = e * stride + b_off[L - 1]
+        for j in range(sizes[L]):
+            delta[out + j] = (act[out + j] - Y[rows[e], j]) * sp[out + j]
+        for j in range(sizes[L], widths[L]):
+            delta[out + j] = 0
+    for l in range(L - 1, 0, -1):
+        step, pitch = lanes(wt), _pitch(sizes, w_off, l)
+        for e in range(m):
+            for i in range(e * stride + b_off[l - 1] + sizes[l], e * stride + b_off[l]):
+                delta[i] = 0
+        for k in range(sizes[l]):
+            row = w_off[l] + k * pitch
+            for e in range(m):
+                d = e * stride + b_off[l]
+                s = mul(load(wt, row), load(delta, d))
+                for j in range(step, widths[l + 1], step):
+                    s = fma(load(wt, row + j), load(delta, d + j), s)
+                i = e * stride + b_off[l - 1] + k
+                delta[i] = total(s) * sp[i]
 
 
 @njit(cache=CACHE)

@@ -12,17 +12,16 @@ in registers for as long as it likes:
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
 nothing checks bounds, the caller's layout guarantees them (``fastnet.layout`` pads every layer to
-whole blocks). ``fma`` rounds once, as the fused multiply-add instruction does. ``at(arr, i)`` is
+whole blocks). ``fma`` rounds once, as the fused multiply-add instruction does; ``total`` adds a
+block's lanes (a dot product is ``total`` of ``mul`` and ``fma`` blocks). ``at(arr, i)`` is
 ``arr[i]`` for an index known to be in range: numba would otherwise test every signed index for
 being negative (Python's wrap-around), which in a short inner loop costs as much as the work.
 """
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
-
-from .jit import CACHE
 
 BLOCK_BYTES = 128
 
@@ -55,10 +54,18 @@ def _block_pointer(context, builder, array_type, array, index_type, index):
     return builder.bitcast(builder.gep(data, [index]), vector_type.as_pointer())
 
 
-@njit(cache=CACHE)
-def lanes(arr):
-    """How many elements of ``arr``'s dtype one block holds."""
-    return BLOCK_BYTES // arr.itemsize
+@intrinsic
+def lanes(typingctx, arr):
+    """How many elements of ``arr``'s dtype one block holds, a constant of the compiled code (numba
+    reads ``arr.itemsize`` at run time, and a division by it in an inner loop costs more than the loop)."""
+    if not (isinstance(arr, types.Array) and isinstance(arr.dtype, types.Float)):
+        return None
+    count = Block(arr.dtype).lanes
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, count)
+
+    return types.intp(arr), codegen
 
 
 @intrinsic
@@ -144,3 +151,36 @@ def add(typingctx, a, b):
 
     return a(a, b), codegen
 
+
+
+@intrinsic
+def mul(typingctx, a, b):
+    """``a * b`` lane by lane."""
+    if not (isinstance(a, Block) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fmul(*args)
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def total(typingctx, block):
+    """The sum of a block's lanes, as a fixed tree: the upper half is added to the lower half until one
+    lane is left (the same order on every machine)."""
+    if not isinstance(block, Block):
+        return None
+
+    def codegen(context, builder, signature, args):
+        halves, n = args[0], block.lanes
+        while n > 1:
+            n //= 2
+            lower = ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n)))
+            upper = ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(n, 2 * n)))
+            halves = builder.fadd(
+                builder.shuffle_vector(halves, halves, lower), builder.shuffle_vector(halves, halves, upper)
+            )
+        return builder.extract_element(halves, ir.Constant(ir.IntType(32), 0))
+
+    return block.dtype(block), codegen

@@ -77,3 +77,23 @@ def subtract_outer(W, width, row_of, coeff, terms, scale, D):
         for k in range(n):
             rows[row_of[r + k]] -= (scale * coeff[c + k]) * D[e]
     return rows.reshape(-1)
+
+
+def deltas(weights, A, SP, Y):
+    """Backprop's deltas, layer by layer, for a mini-batch held row-wise.
+
+    ``weights`` are the book's (n_{l+1}, n_l) matrices; ``A[l]`` and ``SP[l]`` are the (m, n_{l+1})
+    activations and sigma'(z) of layer l + 1, ``Y`` the (m, n_L) targets. Returns ``[delta_1, ...]``:
+    delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l), in float64.
+    """
+    out = [(A[-1].astype(np.float64) - Y) * SP[-1]]
+    for l in range(len(weights) - 1, 0, -1):
+        out.insert(0, (out[0] @ weights[l].astype(np.float64)) * SP[l - 1])
+    return out
+
+
+def tree_sum(v):
+    """The sum of ``v`` (a power-of-two length) as ``simd.total`` adds it: upper half onto lower half."""
+    while len(v) > 1:
+        v = v[: len(v) // 2] + v[len(v) // 2 :]
+    return v[0]

@@ -108,7 +108,7 @@ def _primitives(x, y, out, i, c):
     a, b = simd.load(x, i), simd.load(y, i)
     simd.store(out, 0, simd.fma(simd.splat(c), a, b))
     simd.store(out, simd.lanes(out), simd.add(a, b))
-    return simd.at(x, i)
+    return simd.at(x, i), simd.total(simd.mul(a, b))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -119,13 +119,35 @@ def test_simd_primitives(dtype, i):
     x, y = rng.standard_normal(n + 8).astype(dtype), rng.standard_normal(n + 8).astype(dtype)
     out = np.zeros(2 * n + 3, dtype=dtype)
     c = dtype(1.5)
-    first = _primitives(x, y, out, i, c)
+    first, dot = _primitives(x, y, out, i, c)
     assert first == x[i]
+    assert dot == naive.tree_sum(x[i : i + n] * y[i : i + n])
     exact = [Fraction(float(c)) * Fraction(float(a)) + Fraction(float(b)) for a, b in zip(x[i : i + n], y[i : i + n])]
     fused = np.array([float(v) for v in exact]).astype(dtype)  # c x + y rounded once (float32: exact in float64)
     assert np.array_equal(out[:n], fused)
     assert np.array_equal(out[n : 2 * n], x[i : i + n] + y[i : i + n])
     assert np.all(out[2 * n :] == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[3, 1], [6, 10], [784, 100, 10], [5, 17, 33, 2], [4, 40, 70, 20, 3], [9, 300, 64, 17]])
+@pytest.mark.parametrize("m", [1, 3])
+def test_backward_matches_naive(dtype, sizes, m):
+    """Every layer's deltas for a mini-batch, real values against ``naive.deltas``, the padding zero."""
+    rng = np.random.default_rng(sum(sizes) + m)
+    packed = layout.pack(*_params(sizes), dtype)
+    stride = packed.b.size
+    act, sp = (rng.uniform(0.01, 1, m * stride).astype(dtype) for _ in range(2))
+    Y = rng.random((8, sizes[-1])).astype(dtype)
+    rows = rng.integers(0, 8, m)
+    delta = np.full(m * stride, np.nan, dtype=dtype)
+    kernels._backward_all(*packed.kernel_args()[:5], Y, rows, act, sp, delta)
+    real = [[layout.layer(packed, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
+            for buffer in (act, sp, delta)]
+    want = naive.deltas(layout.unpack(packed)[0], real[0], real[1], Y[rows])
+    for got, expected in zip(real[2], want):
+        assert np.abs(got - expected).max() <= TOL[dtype] * (1 + np.abs(expected).max())
+    assert np.count_nonzero(delta) == m * sum(sizes[1:])  # every padded place written, with zero
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
