@@ -18,7 +18,7 @@ the first layer's forward pass and its weight update only touch pixels that are 
 150 of 784 in MNIST). The arithmetic is the
 book's; only terms that are exactly zero are skipped.
 
-The two big loops, z = W a + b and W -= c delta a^T, run one block (128 bytes) of a layer at a
+The two big loops, z = W a + b and W -= c delta a^T, run one block (16 values) of a layer at a
 time for the whole mini-batch: the block's sums stay in registers, and the weights it reads stay
 in cache from one example to the next. Those loops take whole buffers and positions rather than
 slices (a numba slice costs a reference count), and ``terms`` says where each example's input to

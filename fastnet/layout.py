@@ -5,7 +5,7 @@
 after every step.
 
 Every layer after the input is stored ``width`` wide: its size rounded up to whole SIMD blocks of
-128 bytes (``fastnet.simd``), so the kernels' loops over a layer have no scalar remainder (a
+16 values (``fastnet.simd``), so the kernels' loops over a layer have no scalar remainder (a
 10-neuron output layer would be nothing but remainder). The padding holds zero weights and zero
 biases, and the kernels keep it out of every real result. The buffers start on a cache line.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .simd import BLOCK_BYTES
+from .simd import LANES
 
 CACHE_LINE = 64
 
@@ -24,7 +24,7 @@ class Packed:
     """A network's parameters in the kernels' layout."""
 
     sizes: np.ndarray  # int64 (L+1,): n_0 .. n_L
-    widths: np.ndarray  # int64 (L+1,): n_0, then each n_l padded to a multiple of 128 bytes
+    widths: np.ndarray  # int64 (L+1,): n_0, then each n_l padded to a multiple of 16
     w_off: np.ndarray  # int64 (L+1,): where W_l^T, (n_l, pitch_l) of which widths[l+1] used, starts in wt
     b_off: np.ndarray  # int64 (L+1,): where b_l (widths[l+1] values) starts in b; also activations
     wt: np.ndarray  # all W_l^T, flat
@@ -45,10 +45,9 @@ def offsets(counts):
     return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
 
 
-def padded(sizes, dtype):
-    """Layer widths: the input's size, then every later size rounded up to a multiple of 128 bytes."""
-    step = BLOCK_BYTES // np.dtype(dtype).itemsize
-    widths = -(-np.asarray(sizes, dtype=np.int64) // step) * step
+def padded(sizes):
+    """Layer widths: the input's size, then every later size rounded up to whole blocks (16 values)."""
+    widths = -(-np.asarray(sizes, dtype=np.int64) // LANES) * LANES
     widths[0] = sizes[0]
     return widths
 
@@ -58,8 +57,9 @@ def pitches(widths, dtype):
     otherwise be a whole number of KiB long.
 
     Rows whose starts are such a power of two apart (a 1024-wide float32 layer: 4 KiB) fall into
-    the same few sets of the L1 cache and evict each other: the extra line makes a 784-1000-10
-    float32 epoch 2.3x faster (measured). The extra line is never read.
+    the same few sets of the L1 cache and evict each other: when float32 layers were padded to 32
+    values, the extra line made 784-1000-10 (then 1024 wide) 2.3x faster (measured). The extra
+    line is never read.
     """
     itemsize = np.dtype(dtype).itemsize
     aliased = (widths[1:] * itemsize) % 1024 == 0
@@ -69,7 +69,7 @@ def pitches(widths, dtype):
 def aligned_zeros(n, dtype):
     """A zero vector of ``n`` values whose start is aligned to a cache line (64 bytes).
 
-    NumPy only promises 16 bytes; a 128-byte block that starts mid-line spans three cache lines
+    NumPy only promises 16 bytes; a 128-byte float64 block that starts mid-line spans three cache lines
     instead of two, which made the two big loops about 15% slower (measured).
     """
     itemsize = np.dtype(dtype).itemsize
@@ -81,7 +81,7 @@ def aligned_zeros(n, dtype):
 def pack(weights, biases, dtype):
     """Copy the book's ``weights`` (n_{l+1}, n_l) and ``biases`` (n_{l+1}, 1) into a ``Packed``."""
     sizes = np.array([weights[0].shape[1]] + [w.shape[0] for w in weights], dtype=np.int64)
-    widths = padded(sizes, dtype)
+    widths = padded(sizes)
     w_off = offsets(sizes[:-1] * pitches(widths, dtype))
     b_off = offsets(widths[1:])
     wt = aligned_zeros(w_off[-1], dtype)
