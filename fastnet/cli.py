@@ -225,7 +225,7 @@ def book(argv):
     for name, figure, measured, seconds in rows:
         print(f"| {name} | {figure} | {measured} | {seconds:.1f} s |")
     print()
-    print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-87% (digits never learned) and the")
+    print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-88% (digits never learned) and the")
     print("others reach 96-97%. The book reported the best of three; try other --seed values.")
 
 
