@@ -307,20 +307,32 @@ def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, a
 
 
 @njit(cache=CACHE)
-def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta, parts):
-    """One epoch of SGD: the mini-batches ``order[k : k + mini_batch_size]``, one step each, on ``parts`` threads."""
-    act = np.empty(mini_batch_size * b.size, dtype=wt.dtype)
-    sp = np.empty_like(act)
-    delta = np.empty_like(act)
-    all_rows, terms = _work(sizes, mini_batch_size, parts)
+def _epoch_buffers(sizes, b, mini_batch_size, parts):
+    """Work buffers for an epoch's steps: flat ``act``, ``sp`` and ``delta``, and index buffers for ``parts`` threads."""
+    act = np.empty(mini_batch_size * b.size, dtype=b.dtype)
+    return act, np.empty_like(act), np.empty_like(act), _work(sizes, mini_batch_size, parts)
+
+
+@njit(cache=CACHE)
+def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta):
+    """One epoch of SGD on one thread: the mini-batches ``order[k : k + mini_batch_size]``, one step each."""
+    act, sp, delta, (all_rows, terms) = _epoch_buffers(sizes, b, mini_batch_size, _whole()[1])
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     for start in range(0, len(order), mini_batch_size):
         rows = order[start : start + mini_batch_size]
-        if parts == 1:
-            _backprop(*args, Y, rows, act, sp, delta, (all_rows, terms[0]))
-            _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), *_whole())
-        else:
-            _step_on_threads(*args, Y, rows, act, sp, delta, eta, (all_rows, terms))
+        _backprop(*args, Y, rows, act, sp, delta, (all_rows, terms[0]))
+        _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), *_whole())
+
+
+@njit(cache=CACHE)
+def train_epoch_on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta, parts):
+    """One epoch of SGD as ``train_epoch``, each step shared among ``parts`` threads (``_step_on_threads``).
+
+    A separate kernel, so that a run that never uses threads never compiles them."""
+    act, sp, delta, work = _epoch_buffers(sizes, b, mini_batch_size, parts)
+    args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
+    for start in range(0, len(order), mini_batch_size):
+        _step_on_threads(*args, Y, order[start : start + mini_batch_size], act, sp, delta, eta, work)
 
 
 @njit(cache=CACHE)

@@ -40,17 +40,14 @@ class Training:
         Ctrl-C is held back until the epoch is whole: the parameters, the order and Python's
         ``random`` state then always agree on how many epochs have run.
         """
+        args = (*self.packed.kernel_args(), *self.inputs.kernel_args(), self.targets, self.order, mini_batch_size, eta)
+        threads = self.threads(mini_batch_size)
         with interrupts_held_back():
             shuffle_in_place(self.order)
-            kernels.train_epoch(
-                *self.packed.kernel_args(),
-                *self.inputs.kernel_args(),
-                self.targets,
-                self.order,
-                mini_batch_size,
-                eta,
-                self.threads(mini_batch_size),
-            )
+            if threads == 1:
+                kernels.train_epoch(*args)
+            else:
+                kernels.train_epoch_on_threads(*args, threads)
 
     def threads(self, mini_batch_size):
         """How many threads an SGD step uses: two (or more) only when its weight traffic repays starting them."""

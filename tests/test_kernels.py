@@ -174,9 +174,13 @@ def test_epoch_is_bitwise_the_same_on_any_number_of_threads(dtype, sizes, mini_b
     targets = one_hot_targets(rng.integers(0, sizes[-1], 47), sizes[-1], dtype)
     order = rng.permutation(47)
     results = []
-    for parts in (1, 2, 3):
+    for parts in (None, 1, 2, 3):  # the one-thread kernel, then the threaded one
         packed = layout.pack(net.weights, net.biases, dtype)
-        kernels.train_epoch(*packed.kernel_args(), *inputs.kernel_args(), targets, order, mini_batch_size, 3.0, parts)
+        args = (*packed.kernel_args(), *inputs.kernel_args(), targets, order, mini_batch_size, 3.0)
+        if parts is None:
+            kernels.train_epoch(*args)
+        else:
+            kernels.train_epoch_on_threads(*args, parts)
         results.append(packed)
     assert not np.array_equal(results[0].wt, layout.pack(net.weights, net.biases, dtype).wt)  # it trained
     for other in results[1:]:
