@@ -308,7 +308,8 @@ def descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, a
 
 @njit(cache=CACHE)
 def _epoch_buffers(sizes, b, mini_batch_size, parts):
-    """Work buffers for an epoch's steps: flat ``act``, ``sp`` and ``delta``, and index buffers for ``parts`` threads."""
+    """Work buffers for an epoch's steps: flat ``act``, ``sp`` and ``delta``, and index buffers for
+    ``parts`` threads."""
     act = np.empty(mini_batch_size * b.size, dtype=b.dtype)
     return act, np.empty_like(act), np.empty_like(act), _work(sizes, mini_batch_size, parts)
 
@@ -325,7 +326,9 @@ def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
 
 
 @njit(cache=CACHE)
-def train_epoch_on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta, parts):
+def train_epoch_on_threads(
+    sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, order, mini_batch_size, eta, parts
+):
     """One epoch of SGD as ``train_epoch``, each step shared among ``parts`` threads (``_step_on_threads``).
 
     A separate kernel, so that a run that never uses threads never compiles them."""

@@ -126,22 +126,27 @@ def test_simd_primitives(dtype, i):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("sizes", [[3, 1], [6, 10], [784, 100, 10], [5, 17, 33, 2], [4, 40, 70, 20, 3], [9, 300, 64, 17]])
+@pytest.mark.parametrize(
+    "sizes", [[3, 1], [6, 10], [784, 100, 10], [5, 17, 33, 2], [4, 40, 70, 20, 3], [9, 300, 64, 17]]
+)
 @pytest.mark.parametrize("m", [1, 3])
 def test_backward_matches_naive(dtype, sizes, m):
     """Every layer's deltas for a mini-batch, real values against ``naive.deltas``, the padding zero."""
     rng = np.random.default_rng(sum(sizes) + m)
-    packed = layout.pack(*_params(sizes), dtype)
+    weights = [rng.standard_normal((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]
+    packed = layout.pack(weights, [np.zeros((n, 1)) for n in sizes[1:]], dtype)
     stride = packed.b.size
     act, sp = (rng.uniform(0.01, 1, m * stride).astype(dtype) for _ in range(2))
     Y = rng.random((8, sizes[-1])).astype(dtype)
     rows = rng.integers(0, 8, m)
     delta = np.full(m * stride, np.nan, dtype=dtype)
     kernels._backward_all(*packed.kernel_args()[:5], Y, rows, act, sp, delta)
-    real = [[layout.layer(packed, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
-            for buffer in (act, sp, delta)]
-    want = naive.deltas(layout.unpack(packed)[0], real[0], real[1], Y[rows])
-    for got, expected in zip(real[2], want):
+
+    def per_layer(buffer):
+        return [layout.layer(packed, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
+
+    want = naive.deltas(layout.unpack(packed)[0], per_layer(act), per_layer(sp), Y[rows])
+    for got, expected in zip(per_layer(delta), want):
         assert np.abs(got - expected).max() <= TOL[dtype] * (1 + np.abs(expected).max())
     assert np.count_nonzero(delta) == m * sum(sizes[1:])  # every padded place written, with zero
 
