@@ -145,29 +145,26 @@ def fma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-@intrinsic
-def add(typingctx, a, b):
-    """``a + b`` lane by lane."""
-    if not (isinstance(a, Block) and a == b):
-        return None
+def _lanewise(operation, name, doc):
+    """An intrinsic ``name(a, b)`` that applies the LLVM instruction ``operation`` (an llvmlite IR
+    builder method) to two blocks lane by lane."""
 
-    def codegen(context, builder, signature, args):
-        return builder.fadd(*args)
+    def typer(typingctx, a, b):
+        if not (isinstance(a, Block) and a == b):
+            return None
 
-    return a(a, b), codegen
+        def codegen(context, builder, signature, args):
+            return getattr(builder, operation)(*args)
+
+        return a(a, b), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-
-@intrinsic
-def mul(typingctx, a, b):
-    """``a * b`` lane by lane."""
-    if not (isinstance(a, Block) and a == b):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.fmul(*args)
-
-    return a(a, b), codegen
+add = _lanewise("fadd", "add", "``a + b`` lane by lane.")
+mul = _lanewise("fmul", "mul", "``a * b`` lane by lane.")
 
 
 @intrinsic
