@@ -36,7 +36,7 @@ from numba import njit, prange
 
 from .activation import logistic
 from .jit import CACHE
-from .simd import add, at, fma, lanes, load, mul, splat, store, total
+from .simd import LANES, add, at, fma, load, mul, splat, store, total
 
 
 @njit(cache=CACHE)
@@ -66,7 +66,7 @@ def _affine(out, o, stride, W, pitch, bias, row_of, coeff, terms, first, last):
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
     chains of fused multiply-adds in flight, and meet at the end.
     """
-    for j in range(first, last, lanes(W)):
+    for j in range(first, last, LANES):
         for e in range(terms.shape[1]):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = load(bias, j)
@@ -86,7 +86,7 @@ def _subtract_outer(W, pitch, row_of, coeff, terms, scale, d, o, stride, first, 
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
-    for j in range(first, last, lanes(W)):
+    for j in range(first, last, LANES):
         for e in range(terms.shape[1]):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             d_block = load(d, o + e * stride + j)
@@ -118,11 +118,11 @@ def _whole():
 
 
 @njit(cache=CACHE)
-def _share(width, step, part, parts):
+def _share(width, part, parts):
     """Columns ``first:last`` of a layer ``width`` wide that share ``part`` of ``parts`` gets: whole
-    blocks of ``step``, the larger shares first (a one-block layer goes all to share 0)."""
-    blocks = width // step
-    return (part * blocks + parts - 1) // parts * step, ((part + 1) * blocks + parts - 1) // parts * step
+    blocks, the larger shares first (a one-block layer goes all to share 0)."""
+    blocks = width // LANES
+    return (part * blocks + parts - 1) // parts * LANES, ((part + 1) * blocks + parts - 1) // parts * LANES
 
 
 @njit(cache=CACHE)
@@ -132,7 +132,7 @@ def _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, 
     all_rows, terms = work
     stride = b.size
     W, bias, width = wt[w_off[l] : w_off[l + 1]], b[b_off[l] : b_off[l + 1]], widths[l + 1]
-    first, last = _share(width, lanes(wt), part, parts)
+    first, last = _share(width, part, parts)
     here = _find_terms(sizes, b_off, indptr, l, rows, stride, terms)
     if l == 0:
         _affine(act, b_off[l], stride, W, _pitch(sizes, w_off, l), bias, indices, values, here, first, last)
@@ -169,7 +169,7 @@ def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
         for j in range(sizes[L], widths[L]):
             delta[out + j] = 0
     for l in range(L - 1, 0, -1):
-        step, pitch = lanes(wt), _pitch(sizes, w_off, l)
+        pitch = _pitch(sizes, w_off, l)
         for e in range(m):
             for i in range(e * stride + b_off[l - 1] + sizes[l], e * stride + b_off[l]):
                 delta[i] = 0
@@ -178,7 +178,7 @@ def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
             for e in range(m):
                 d = e * stride + b_off[l]
                 s = mul(load(wt, row), load(delta, d))
-                for j in range(step, widths[l + 1], step):
+                for j in range(LANES, widths[l + 1], LANES):
                     s = fma(load(wt, row + j), load(delta, d + j), s)
                 i = e * stride + b_off[l - 1] + k
                 delta[i] = total(s) * sp[i]
@@ -201,7 +201,7 @@ def _descend(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
     scale = wt.dtype.type(eta / m)
     for l in range(len(sizes) - 1):
         W, width = wt[w_off[l] : w_off[l + 1]], widths[l + 1]
-        first, last = _share(width, lanes(wt), part, parts)
+        first, last = _share(width, part, parts)
         for i in range(b_off[l] + first, b_off[l] + last):
             g = delta[i]
             for e in range(1, m):
@@ -268,7 +268,7 @@ def _step_on_threads(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
     enough to give every thread a block, the rest of backprop by examples, the update by columns."""
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, eta, work)
     l = np.int64(0)  # job and layer numbers as int64 values, not literals: one compiled _on_threads
-    while l < len(sizes) - 1 and widths[l + 1] // lanes(wt) >= len(work[1]):
+    while l < len(sizes) - 1 and widths[l + 1] // LANES >= len(work[1]):
         _on_threads(*args, np.int64(FORWARD_COLUMNS), l)
         l += 1
     _on_threads(*args, np.int64(BACKPROP_EXAMPLES), l)

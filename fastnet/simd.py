@@ -6,8 +6,8 @@ most of its instructions on bookkeeping. A ``Block`` is instead an LLVM vector v
 = 16 floats (128 bytes of float64 or 64 of float32: four or two AVX2 registers; LLVM splits it into
 whatever the CPU has), that a kernel keeps in registers for as long as it likes:
 
-    acc = load(bias, j)                    # bias[j : j + lanes(bias)]
-    acc = fma(splat(x), load(W, i), acc)   # acc + x * W[i : i + lanes]
+    acc = load(bias, j)                    # bias[j : j + LANES]
+    acc = fma(splat(x), load(W, i), acc)   # acc + x * W[i : i + LANES]
     store(z, j, acc)
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
@@ -60,20 +60,6 @@ def _block_pointer(context, builder, array_type, array, index_type, index):
 
 
 @intrinsic
-def lanes(typingctx, arr):
-    """How many elements of ``arr``'s dtype one block holds, a constant of the compiled code (numba
-    reads ``arr.itemsize`` at run time, and a division by it in an inner loop costs more than the loop)."""
-    if not (isinstance(arr, types.Array) and isinstance(arr.dtype, types.Float)):
-        return None
-    count = Block(arr.dtype).lanes
-
-    def codegen(context, builder, signature, args):
-        return context.get_constant(types.intp, count)
-
-    return types.intp(arr), codegen
-
-
-@intrinsic
 def at(typingctx, arr, i):
     """``arr[i]`` of a 1-D contiguous array, for 0 <= i < len(arr): no wrap-around, no bounds check."""
     if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and isinstance(i, types.Integer)):
@@ -89,7 +75,7 @@ def at(typingctx, arr, i):
 
 @intrinsic
 def load(typingctx, arr, i):
-    """The block ``arr[i : i + lanes]``."""
+    """The block ``arr[i : i + LANES]``."""
     if not (_is_float_vector(arr) and isinstance(i, types.Integer)):
         return None
 
@@ -102,7 +88,7 @@ def load(typingctx, arr, i):
 
 @intrinsic
 def store(typingctx, arr, i, block):
-    """Write ``block`` to ``arr[i : i + lanes]``."""
+    """Write ``block`` to ``arr[i : i + LANES]``."""
     if not (_is_float_vector(arr) and isinstance(i, types.Integer) and block == Block(arr.dtype)):
         return None
 

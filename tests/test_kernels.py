@@ -103,7 +103,7 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
 def _primitives(x, y, out, i, c):
     a, b = simd.load(x, i), simd.load(y, i)
     simd.store(out, 0, simd.fma(simd.splat(c), a, b))
-    simd.store(out, simd.lanes(out), simd.add(a, b))
+    simd.store(out, simd.LANES, simd.add(a, b))
     return simd.at(x, i), simd.total(simd.mul(a, b))
 
 
