@@ -15,8 +15,7 @@ buffers hold an example's activations (or deltas) for every layer in one row of 
 layer l+1 at ``b_off[l]``; inside the kernels they are flat, row e at ``e * b.size``. Inputs
 arrive as CSR of their non-zero pixels (``indptr``, ``indices``, ``values``, one row per example):
 the first layer's forward pass and its weight update only touch pixels that are not zero (about
-150 of 784 in MNIST). The arithmetic is the
-book's; only terms that are exactly zero are skipped.
+150 of 784 in MNIST). The arithmetic is the book's; only terms that are exactly zero are skipped.
 
 The two big loops, z = W a + b and W -= c delta a^T, run one block (16 values) of a layer at a
 time for the whole mini-batch: the block's sums stay in registers, and the weights it reads stay
