@@ -6,6 +6,7 @@
 from . import mnist_loader
 from .baselines import average_darkness
 from .network import Network, load, sigmoid, sigmoid_prime
+from .overrides import OverrideWarning
 
-__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "average_darkness"]
+__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "average_darkness", "OverrideWarning"]
 __version__ = "0.1.0"

@@ -68,7 +68,7 @@ def _sizes(text):
 
 
 def _data_option(parser):
-    parser.add_argument("--data", default=None, help="MNIST directory or mnist.pkl.gz (default: $FASTNET_DATA, else the bundled data/)")
+    parser.add_argument("--data", default=None, help="MNIST directory or mnist.pkl.gz (default: $FASTNET_DATA, else the copy installed with fastnet)")
 
 
 def train_parser():

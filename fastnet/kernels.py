@@ -153,9 +153,14 @@ def _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, 
         _forward_layer(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work, l, part, parts)
 
 
+# How the output layer's delta comes from the target row y of an example:
+QUADRATIC = 0  # delta_L = (a_L - y) sigma'(z_L), the quadratic cost
+GIVEN = 1  # delta_L = y sigma'(z_L): y holds dC/da_L (a reader's own cost_derivative)
+
+
 @njit(cache=CACHE)
-def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
-    """The deltas of every example of ``rows`` from its activations: delta_L = (a_L - y) sigma'(z_L),
+def _backward_all(sizes, widths, w_off, b_off, wt, Y, rule, rows, act, sp, delta):
+    """The deltas of every example of ``rows`` from its activations: delta_L by ``rule`` (see above),
     then delta_l = (W_l^T delta_{l+1}) sigma'(z_l) layer by layer down to l = 1.
 
     Element k of W_l^T delta_{l+1} is the dot product of row k of W_l^T with delta_{l+1}, whole
@@ -165,7 +170,8 @@ def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
     for e in range(m):
         out = e * stride + b_off[L - 1]
         for j in range(sizes[L]):
-            delta[out + j] = (act[out + j] - Y[rows[e], j]) * sp[out + j]
+            gradient = Y[rows[e], j] if rule == GIVEN else act[out + j] - Y[rows[e], j]
+            delta[out + j] = gradient * sp[out + j]
         for j in range(sizes[L], widths[L]):
             delta[out + j] = 0
     for l in range(L - 1, 0, -1):
@@ -185,10 +191,10 @@ def _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta):
 
 
 @njit(cache=CACHE)
-def _backprop(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, sp, delta, work):
+def _backprop(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rule, rows, act, sp, delta, work):
     """Backprop each example of ``rows`` through the same parameters: fill its rows of ``act`` and ``delta``."""
     _forward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, rows, act, sp, work)
-    _backward_all(sizes, widths, w_off, b_off, wt, Y, rows, act, sp, delta)
+    _backward_all(sizes, widths, w_off, b_off, wt, Y, rule, rows, act, sp, delta)
 
 
 @njit(cache=CACHE)
@@ -242,7 +248,8 @@ def _share_of_job(
         for k in range(l, len(sizes) - 1):
             _forward_layer(*args, rows[lo:hi], act[here], sp[here], mine, k, whole, one)
         if job == BACKPROP_EXAMPLES:
-            _backward_all(sizes, widths, w_off, b_off, wt, Y, rows[lo:hi], act[here], sp[here], delta[here])
+            rule = np.int64(QUADRATIC)
+            _backward_all(sizes, widths, w_off, b_off, wt, Y, rule, rows[lo:hi], act[here], sp[here], delta[here])
 
 
 @njit(cache=CACHE, parallel=True)
@@ -285,8 +292,8 @@ def _work(sizes, m, parts):
 
 
 @njit(cache=CACHE)
-def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rows, act, delta):
-    """Backprop each example of ``rows``: fill its row of ``act`` (activations) and ``delta``.
+def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, rule, rows, act, delta):
+    """Backprop each example of ``rows``: fill its row of ``act`` (activations) and ``delta`` (output delta by ``rule``).
 
     The per-example gradient is dC/db_l = delta_{l+1}, dC/dW_l = delta_{l+1} a_l^T; the
     parameters are not changed, so every example of a mini-batch sees the same network.
@@ -294,7 +301,7 @@ def forward_backward(sizes, widths, w_off, b_off, wt, b, indptr, indices, values
     sp = np.empty(act.size, dtype=act.dtype)
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     all_rows, terms = _work(sizes, len(rows), _whole()[1])
-    _backprop(*args, Y, rows, act.reshape(-1), sp, delta.reshape(-1), (all_rows, terms[0]))
+    _backprop(*args, Y, rule, rows, act.reshape(-1), sp, delta.reshape(-1), (all_rows, terms[0]))
 
 
 @njit(cache=CACHE)
@@ -321,7 +328,7 @@ def train_epoch(sizes, widths, w_off, b_off, wt, b, indptr, indices, values, Y, 
     args = (sizes, widths, w_off, b_off, wt, b, indptr, indices, values)
     for start in range(0, len(order), mini_batch_size):
         rows = order[start : start + mini_batch_size]
-        _backprop(*args, Y, rows, act, sp, delta, (all_rows, terms[0]))
+        _backprop(*args, Y, np.int64(QUADRATIC), rows, act, sp, delta, (all_rows, terms[0]))
         _descend(*args, rows, act, delta, eta, (all_rows, terms[0]), *_whole())
 
 

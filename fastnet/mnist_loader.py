@@ -1,13 +1,16 @@
 """Load MNIST in the formats of the book's ``mnist_loader``.
 
 ``load_data`` gives ``(training, validation, test)``, each ``(images, labels)`` with images float32
-``(n, 784)`` scaled into [0, 1] and integer labels ``(n,)``; ``load_data_wrapper`` gives the book's
-lists of ``(x, y)`` column-vector tuples. Both read the four official IDX files (gzip) from a
-directory, checking them against its ``SHA256SUMS``, or the book's own ``mnist.pkl.gz`` when given
-that file's path.
+``(n, 784)`` and integer labels ``(n,)``; ``load_data_wrapper`` gives the book's lists of ``(x, y)``
+column-vector tuples. Both read the four official IDX files (gzip) from a directory, checking them
+against its ``SHA256SUMS``, or the book's own ``mnist.pkl.gz`` when given that file's path.
+
+A pixel byte k becomes the float32 k/256, exactly as the book's ``mnist.pkl.gz`` stores it (so
+pixels lie in [0, 255/256]): the IDX files and the book's pickle give identical arrays, and the
+book's code prints the same numbers from either.
 
 Where to look when no path is given: the directory in the environment variable ``FASTNET_DATA``,
-then the ``data/`` directory of the fastnet checkout.
+then the copy of MNIST installed with fastnet (``fastnet/data``).
 """
 
 import gzip
@@ -34,7 +37,7 @@ FILES = {
 CHECKSUMS = "SHA256SUMS"
 _IDX_MAGIC = {"images": 2051, "labels": 2049}
 _HOW_TO_GET = (
-    "fastnet ships MNIST in the data/ directory of its repository; point the FASTNET_DATA "
+    "fastnet installs MNIST in its package directory (fastnet/data); point the FASTNET_DATA "
     "environment variable or the path argument at a directory holding the four official files "
     f"({', '.join(FILES.values())}) and {CHECKSUMS}, or at the book's mnist.pkl.gz"
 )
@@ -45,17 +48,17 @@ class DataError(ValueError):
 
 
 def default_data_dir():
-    """Return the directory read when no path is given: ``$FASTNET_DATA``, else the checkout's ``data/``."""
+    """Return the directory read when no path is given: ``$FASTNET_DATA``, else the bundled ``fastnet/data``."""
     env = os.environ.get("FASTNET_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    return Path(__file__).resolve().parent / "data"
 
 
 def load_data(path=None):
     """Return ``(training, validation, test)``, each a pair ``(images, labels)``.
 
-    Images are float32 arrays ``(n, 784)`` with pixels scaled into [0, 1]; labels are int64 arrays
+    Images are float32 arrays ``(n, 784)``, pixel byte k as k/256 (the book's pickle); labels are int64 arrays
     ``(n,)``. ``training`` is the first 50,000 official training images, ``validation`` the last
     10,000 and ``test`` the official 10,000 test images. ``path`` is a directory holding the IDX
     files or the path of the book's ``mnist.pkl.gz``; by default, see the module's docstring.
@@ -113,8 +116,8 @@ def vectorized_result(j):
 
 
 def _scale(images):
-    """Scale uint8 pixels ``(n, 28, 28)`` into float32 ``(n, 784)`` in [0, 1]."""
-    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+    """uint8 pixels ``(n, 28, 28)`` as float32 ``(n, 784)``, byte k as k/256 (exact), as in the book's pickle."""
+    return images.reshape(len(images), -1).astype(np.float32) * np.float32(1 / 256)
 
 
 def _read_checksums(directory):

@@ -6,17 +6,34 @@ quadratic cost, exactly as in chapter 1 of Michael Nielsen's *Neural Networks an
 edits and rebinding are honoured, and every call that trains rebinds them to new arrays, as the
 book's code does. Arguments are checked before anything changes: a call that fails leaves the
 network as it was.
+
+A reader's subclass may replace ``update_mini_batch``, ``backprop``, ``cost_derivative``,
+``feedforward`` or ``evaluate`` (the book's exercises do): then ``SGD`` and ``evaluate`` call the
+reader's method exactly where the book's code calls it, per mini-batch or per example, with
+fastnet's compiled versions of everything else underneath.
 """
+
+import random
+from contextlib import contextmanager
 
 import numpy as np
 
 from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
-from .arrays import SparseRows, is_array_pair, labels_of, one_hot_targets
+from .arrays import SparseRows, book_pairs, is_array_pair, labels_of, one_hot_targets
 from .layout import layer, pack, unpack
+from .overrides import overridden, warn_override
 from .training import Training, count_correct, outputs
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
+
+TRAINING_METHODS = ("update_mini_batch", "backprop", "cost_derivative")  # what the book's SGD calls to learn
+EVALUATION_METHODS = ("evaluate", "feedforward")  # what it calls to score an epoch
+
+
+def print_line(line):
+    """Print one of ``SGD``'s lines at once (flushed, so that a notebook shows each epoch as it ends)."""
+    print(line, flush=True)
 
 
 class Network:
@@ -44,45 +61,49 @@ class Network:
         out = outputs(self._packed(), SparseRows.from_dense(columns.T, self.dtype))
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print_line):
         """Train by mini-batch stochastic gradient descent, printing the book's line after each epoch.
 
-        ``training_data`` is the book's list of ``(x, y)`` tuples, shuffled in place in the book's
-        order, or a pair of arrays ``(X (n, n_0), Y)`` with one-hot rows ``(n, n_L)`` or labels
-        ``(n,)``, never modified. ``test_data``, likewise a list of ``(x, label)`` or ``(X, labels)``,
-        is evaluated after every epoch. ``log`` receives each epoch's line (default: ``print``).
-        Returns the per-epoch test scores (empty without test data). On Ctrl-C the network keeps
-        every completed epoch and the interrupt reaches the caller.
+        ``training_data`` is the book's list of ``(x, y)`` pairs, shuffled in place in the book's
+        order; any other iterable of pairs (a tuple, a ``zip``) is read once and never modified, as is
+        a pair of arrays ``(X (n, n_0), Y)`` with one-hot rows ``(n, n_L)`` or labels ``(n,)``.
+        ``test_data``, pairs ``(x, label)`` or ``(X, labels)``, is evaluated after every epoch.
+        ``log`` receives each epoch's line (default: print it). Returns the per-epoch test scores
+        (empty without test data). On Ctrl-C the network keeps every completed epoch and the
+        interrupt reaches the caller.
         """
         epochs = validation.count("SGD", "epochs", epochs, 0)
         mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
         eta = validation.learning_rate("SGD", eta)
         validation.parameters(self)
-        X, T = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
-        test = None
-        if test_data is not None and len(test_data):
-            test = validation.examples("SGD", "test_data", test_data, self.sizes[0], self.sizes[-1])
-        training = Training(self._packed(), X, T, test)
+        training = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
+        score = self._scorer(self._test_set(test_data))
+        own = overridden(self, Network, TRAINING_METHODS)
+        if own:
+            warn_override(self, own, "SGD calls them for each mini-batch as the book's code does, slower than "
+                          "fastnet's compiled epoch")
+            train = self._sgd_per_mini_batch(training, mini_batch_size, eta)
+        else:
+            train = self._sgd_compiled(training_data, training, mini_batch_size, eta)
         scores = []
-        try:
+        with train as (epoch, current):
             for j in range(epochs):
-                training.epoch(mini_batch_size, eta)
-                if test is None:
+                epoch()
+                if score is None:
                     log(f"Epoch {j} complete")
                 else:
-                    scores.append(training.test_score())
-                    log(f"Epoch {j}: {scores[-1]} / {len(test[1])}")
-        finally:
-            self.weights, self.biases = unpack(training.packed)
-            if not is_array_pair(training_data):
-                training_data[:] = [training_data[i] for i in training.order]
+                    scores.append(score(current()))
+                    log(f"Epoch {j}: {scores[-1]} / {score.n}")
         return scores
 
     def update_mini_batch(self, mini_batch, eta):
-        """One gradient-descent step on the list ``mini_batch`` of ``(x, y)``: w -= (eta/m) sum of dC_x/dw."""
+        """One gradient-descent step on the ``(x, y)`` pairs of ``mini_batch``: w -= (eta/m) sum of dC_x/dw."""
         eta = validation.learning_rate("update_mini_batch", eta)
         validation.parameters(self)
-        X, T = validation.examples("update_mini_batch", "mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
+        if overridden(self, Network, ("backprop", "cost_derivative")):
+            self._update_from_backprop(validation.pairs("update_mini_batch", "mini_batch", mini_batch), eta)
+            return
+        X, T, _ = validation.examples("update_mini_batch", "mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
         packed, inputs, rows, act, delta = self._backprop_batch(X, T)
         kernels.descend(*packed.kernel_args(), *inputs.kernel_args(), rows, act, delta, eta)
         self.weights, self.biases = unpack(packed)
@@ -90,11 +111,16 @@ class Network:
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of C_x = ||a_L - y||^2 / 2, shaped like biases and weights.
 
-        dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T.
+        dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T. The output
+        layer's delta is ``cost_derivative(a_L, y) * sigma'(z_L)``.
         """
         validation.parameters(self)
-        X, T = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
-        packed, _, _, act, delta = self._backprop_batch(X, T)
+        X, T, _ = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
+        rule = kernels.QUADRATIC
+        if overridden(self, Network, ("cost_derivative",)):  # the reader's dC/da, as the book's backprop asks for it
+            a = outputs(self._packed(), SparseRows.from_dense(X, self.dtype)).reshape(-1, 1)
+            T, rule = validation.output_gradient(self.cost_derivative(a, y), self.sizes[-1]), kernels.GIVEN
+        packed, _, _, act, delta = self._backprop_batch(X, T, rule)
         inputs = [X[0].astype(self.dtype)] + [layer(packed, act, 0, l) for l in range(self.num_layers - 2)]
         deltas = [layer(packed, delta, 0, l) for l in range(self.num_layers - 1)]
         nabla_b = [d.reshape(-1, 1).copy() for d in deltas]
@@ -104,8 +130,11 @@ class Network:
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""
         validation.parameters(self)
-        X, T = validation.examples("evaluate", "test_data", test_data, self.sizes[0], self.sizes[-1])
-        return count_correct(self._packed(), SparseRows.from_dense(X, self.dtype), labels_of(T))
+        test = validation.examples("evaluate", "test_data", test_data, self.sizes[0], self.sizes[-1])
+        labels = labels_of(test.T)
+        if overridden(self, Network, ("feedforward",)):  # the book's evaluate: one feedforward per example
+            return sum(int(np.argmax(self.feedforward(x)) == label) for x, label in zip(test.X[:, :, None], labels))
+        return count_correct(self._packed(), SparseRows.from_dense(test.X, self.dtype), labels)
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""
@@ -120,16 +149,104 @@ class Network:
         """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
         return pack(self.weights, self.biases, self.dtype)
 
-    def _backprop_batch(self, X, T):
-        """Backprop every row of ``X`` (targets ``T``) through the current parameters."""
+    def _backprop_batch(self, X, T, rule=kernels.QUADRATIC):
+        """Backprop every row of ``X`` (targets ``T``, or dC/da when ``rule`` is ``GIVEN``) through the current parameters."""
         inputs = SparseRows.from_dense(X, self.dtype)
         targets = one_hot_targets(T, self.sizes[-1], self.dtype)
         packed = self._packed()
         rows = np.arange(len(targets))
         act = np.empty((len(rows), packed.b.size), dtype=self.dtype)
         delta = np.empty_like(act)
-        kernels.forward_backward(*packed.kernel_args(), *inputs.kernel_args(), targets, rows, act, delta)
+        kernels.forward_backward(*packed.kernel_args(), *inputs.kernel_args(), targets, rule, rows, act, delta)
         return packed, inputs, rows, act, delta
+
+    def _update_from_backprop(self, mini_batch, eta):
+        """The book's ``update_mini_batch``: sum ``self.backprop(x, y)`` over the examples, then step."""
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        scale = eta / len(mini_batch)
+        self.weights = [(w - scale * nw).astype(self.dtype) for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [(b - scale * nb).astype(self.dtype) for b, nb in zip(self.biases, nabla_b)]
+
+    def _test_set(self, test_data):
+        """``SGD``'s checked ``test_data``, or None when there is none: the book evaluates only ``if test_data``."""
+        if test_data is None:
+            return None
+        if not is_array_pair(test_data):
+            test_data = validation.read_pairs("SGD", "test_data", test_data)
+            if not test_data:
+                return None
+        return validation.examples("SGD", "test_data", test_data, self.sizes[0], self.sizes[-1])
+
+    def _scorer(self, test):
+        """A function of the packed parameters that scores them on ``test`` (None without test data).
+
+        It calls ``self.evaluate`` as the book's ``SGD`` does when the reader replaced ``evaluate``
+        or ``feedforward``; otherwise it runs fastnet's batched evaluation on data converted once.
+        """
+        if test is None:
+            return None
+        own = overridden(self, Network, EVALUATION_METHODS)
+        if own:
+            warn_override(self, own, "SGD scores each epoch by calling them, one test example at a time")
+            data = test.items if test.items is not None else book_pairs(test.X, test.T)
+            score = lambda packed: self.evaluate(data)  # noqa: E731 (``weights`` are up to date)
+        else:
+            inputs, labels = SparseRows.from_dense(test.X, self.dtype), labels_of(test.T)
+            score = lambda packed: count_correct(packed, inputs, labels)  # noqa: E731
+        score.n = len(test.X)
+        return score
+
+    @contextmanager
+    def _sgd_compiled(self, training_data, training, mini_batch_size, eta):
+        """Yield ``(epoch, current)``: run one epoch on the compiled engine (one compiled call, the data
+        converted once), and the parameters as they now stand.
+
+        The parameters stay packed between epochs (``weights`` and ``biases`` are brought up to date
+        before a reader's ``evaluate`` runs, and at the end); a list ``training_data`` is left in
+        the order the book's in-place shuffles give it.
+        """
+        engine = Training(self._packed(), training.X, training.T)
+        sync = bool(overridden(self, Network, EVALUATION_METHODS))
+
+        def epoch():
+            engine.epoch(mini_batch_size, eta)
+            if sync:
+                self.weights, self.biases = unpack(engine.packed)
+
+        try:
+            yield epoch, lambda: engine.packed
+        finally:
+            self.weights, self.biases = unpack(engine.packed)
+            if isinstance(training_data, list):
+                training_data[:] = [training_data[i] for i in engine.order]
+
+    @contextmanager
+    def _sgd_per_mini_batch(self, training, mini_batch_size, eta):
+        """Yield ``(epoch, current)`` for epochs the book's way, for a reader's own training methods:
+        shuffle the list, then ``self.update_mini_batch`` on each mini-batch.
+
+        If an epoch fails (Ctrl-C, or an error in the reader's code), the network, the list's order
+        and ``random``'s state go back to where that epoch began, and the error reaches the caller.
+        """
+        items = training.items if training.items is not None else book_pairs(training.X, training.T)
+
+        def epoch():
+            saved = [w.copy() for w in self.weights], [b.copy() for b in self.biases], items[:], random.getstate()
+            try:
+                random.shuffle(items)
+                for k in range(0, len(items), mini_batch_size):
+                    self.update_mini_batch(items[k : k + mini_batch_size], eta)
+            except BaseException:
+                self.weights, self.biases, items[:] = saved[0], saved[1], saved[2]
+                random.setstate(saved[3])
+                raise
+
+        yield epoch, self._packed
 
 
 def load(path):

@@ -1,4 +1,4 @@
-"""One SGD run's state: the data converted once for the kernels, the parameters packed, the order.
+"""One SGD run's state: the training data converted once for the kernels, the parameters packed, the order.
 
 ``Network.SGD`` makes a ``Training``, calls ``epoch`` once per epoch (one compiled call each) and
 takes the parameters back from ``packed``; nothing is converted again between epochs.
@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from . import kernels
-from .arrays import SparseRows, labels_of, one_hot_targets
+from .arrays import SparseRows, one_hot_targets
 from .shuffle import shuffle_in_place
 
 # An SGD step runs on several threads when it reads at least this many bytes of weights (about
@@ -23,16 +23,15 @@ PARALLEL_STEP_BYTES = 1_000_000
 
 
 class Training:
-    """Training (and optional test) data prepared for the kernels, and a network's packed parameters."""
+    """Training data prepared for the kernels, and a network's packed parameters."""
 
-    def __init__(self, packed, X, T, test=None):
-        """``X`` ``(n, n_0)`` with targets ``T`` (one-hot rows or labels); ``test`` an optional ``(X, T)``."""
+    def __init__(self, packed, X, T):
+        """``X`` ``(n, n_0)`` with targets ``T`` (one-hot rows or labels)."""
         dtype = packed.wt.dtype
         self.packed = packed
         self.inputs = SparseRows.from_dense(X, dtype)
         self.targets = one_hot_targets(T, packed.n_out, dtype)
         self.order = np.arange(len(self.targets))  # current position -> index into the data
-        self.test = None if test is None else (SparseRows.from_dense(test[0], dtype), labels_of(test[1]))
 
     def epoch(self, mini_batch_size, eta):
         """Shuffle as the book does, then one step per mini-batch ``order[k : k + mini_batch_size]``.
@@ -55,10 +54,6 @@ class Training:
         terms = np.concatenate(([len(self.inputs.values) / max(len(self.targets), 1)], self.packed.sizes[1:-1]))
         step_bytes = mini_batch_size * float(np.sum(terms * widths[1:])) * self.packed.wt.itemsize
         return numba.get_num_threads() if step_bytes >= PARALLEL_STEP_BYTES else 1
-
-    def test_score(self):
-        """How many test inputs the network now classifies correctly."""
-        return count_correct(self.packed, *self.test)
 
 
 @contextmanager

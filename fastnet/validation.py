@@ -6,6 +6,8 @@ expected and what was found. The kernels underneath check nothing.
 """
 
 import numbers
+from operator import attrgetter
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -23,7 +25,12 @@ def _describe(value):
 
 
 def _is_int(value):
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return _is_int_type(type(value))
+
+
+def _is_int_type(kind):
+    """True for Python and NumPy integer types, but not for bool."""
+    return issubclass(kind, (numbers.Integral, np.integer)) and not issubclass(kind, (bool, np.bool_))
 
 
 def sizes(value):
@@ -105,6 +112,8 @@ def _numeric_array(where, what, value):
 
 def _check_finite(where, array, label):
     """Name the first row (example) holding NaN or infinity: ``label(row)``."""
+    if array.dtype.kind != "f" or np.isfinite(np.sum(array)):
+        return  # a sum of finite values is finite, unless it overflows: then the full check below runs
     bad = ~np.isfinite(array)
     if bad.any():
         row = int(np.argmax(bad.reshape(len(array), -1).any(axis=1)))
@@ -112,7 +121,7 @@ def _check_finite(where, array, label):
 
 
 def _listed(name):
-    """Labels for the parts of example i of the list ``name``: 'training_data[3] input x'."""
+    """Labels for the parts of example i of the data ``name``: 'training_data[3] input x'."""
     return lambda i, part: f"{name}[{i}] {part}"
 
 
@@ -121,42 +130,90 @@ def _single(i, part):
     return part.split()[-1]
 
 
-def examples(where, name, data, n_in, n_out):
-    """Validate a data set and return it as arrays ``(X (n, n_in), T)``.
+class Examples(NamedTuple):
+    """A checked data set: inputs ``X (n, n_in)``, targets ``T`` (int labels ``(n,)`` or rows ``(n, n_out)``),
+    and ``items``, the ``(x, y)`` pairs as a list (the caller's own list when a list was passed; ``None``
+    for a pair of arrays)."""
 
-    ``data`` is the book's list of ``(x, t)`` tuples or a pair of arrays ``(X, T)``; a target is an
-    integer label or a one-hot ``(n_out, 1)`` column. Returns ``T`` as int labels ``(n,)`` or as
-    rows ``(n, n_out)``. ``name`` is the argument's name; ``None`` means the one example of
+    X: np.ndarray
+    T: np.ndarray
+    items: Optional[list]
+
+
+def read_pairs(where, name, data):
+    """``data`` as a list of examples, reading an iterator (a ``zip``, a generator) exactly once.
+
+    A list is returned as it is (``SGD`` shuffles it in place, as the book does); any other iterable
+    is copied into a new list and never modified.
+    """
+    if isinstance(data, list):
+        return data
+    if isinstance(data, (str, bytes, np.ndarray, dict)) or not hasattr(data, "__iter__"):
+        raise TypeError(
+            f"{where}: {name} must be a list (or other iterable) of (x, y) pairs or a pair of arrays (X, Y), "
+            f"got {_describe(data)}"
+        )
+    return list(data)
+
+
+def pairs(where, name, data):
+    """``data`` read as by ``read_pairs``: a non-empty list whose every item is an ``(x, y)`` pair."""
+    items = read_pairs(where, name, data)
+    if not items:
+        once = "" if isinstance(data, (list, tuple)) else " (a zip or generator can be read only once)"
+        raise ValueError(f"{where}: {name} is empty: expected at least one (x, y) example{once}")
+    if not (set(map(type, items)) <= {tuple, list} and set(map(len, items)) == {2}):
+        for i, example in enumerate(items):
+            if not isinstance(example, (tuple, list)) or len(example) != 2:
+                raise TypeError(f"{where}: {name}[{i}] must be an (x, y) tuple, got {_describe(example)}")
+    return items
+
+
+def examples(where, name, data, n_in, n_out):
+    """Validate a data set and return it as ``Examples``.
+
+    ``data`` is any iterable of ``(x, t)`` pairs (the book's list, a tuple, a ``zip``, a generator;
+    read once) or a pair of arrays ``(X, T)``; a target is an integer label or a one-hot
+    ``(n_out, 1)`` column. ``name`` is the argument's name; ``None`` means the one example of
     ``backprop(x, y)``.
     """
     label = _single if name is None else _listed(name)
     if is_array_pair(data):
-        return _array_pair(where, name, data, n_in, n_out)
-    if isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
-        raise TypeError(
-            f"{where}: {name} must be a list of (x, y) tuples or a pair of arrays (X, Y), got {_describe(data)}"
-        )
-    if len(data) == 0:
-        raise ValueError(f"{where}: {name} is empty: expected at least one (x, y) example")
-    for i, example in enumerate(data):
-        if not isinstance(example, (tuple, list)) or len(example) != 2:
-            raise TypeError(f"{where}: {name}[{i}] must be an (x, y) tuple, got {_describe(example)}")
-    X = _stack(where, label, "input x", [example[0] for example in data], n_in)
+        return Examples(*_array_pair(where, name, data, n_in, n_out), None)
+    items = pairs(where, name, data)
+    X = _stack(where, label, "input x", [example[0] for example in items], n_in)
     _check_finite(where, X, lambda row: label(row, "input x"))
-    return X, _targets(where, label, [example[1] for example in data], n_out)
+    return Examples(X, _targets(where, label, [example[1] for example in items], n_out), items)
 
 
-def _all_numeric_arrays(values, n):
-    """True when every value is an int or float ndarray, all of shape (n, 1) or all (n,): checked fast."""
-    kinds = {(v.shape, v.dtype.kind) if type(v) is np.ndarray else None for v in values}
-    shapes = {kind[0] for kind in kinds if kind is not None}
-    return None not in kinds and len(shapes) == 1 and shapes <= {(n, 1), (n,)} and {k[1] for k in kinds} <= set("fiu")
+def output_gradient(value, n_out):
+    """What a reader's ``cost_derivative`` returned, dC/da of the output layer, as a float row ``(1, n_out)``."""
+    gradient = _numeric_array("backprop", "cost_derivative(a, y)", value)
+    if gradient.shape not in ((n_out, 1), (n_out,)):
+        raise ValueError(
+            f"backprop: cost_derivative(a, y) must return dC/da of shape ({n_out}, 1), got {_describe(gradient)}"
+        )
+    return gradient.reshape(1, n_out).astype(np.float64)
+
+
+def _numeric_array_shapes(values, n):
+    """The shapes of ``values`` when every one is an int or float ndarray shaped (n, 1) or (n,), else None.
+
+    Checked with ``map`` over the distinct types, shapes and dtypes, without a Python loop.
+    """
+    if set(map(type, values)) != {np.ndarray}:
+        return None
+    shapes = set(map(attrgetter("shape"), values))
+    kinds = {dt.kind for dt in set(map(attrgetter("dtype"), values))}
+    return shapes if shapes <= {(n, 1), (n,)} and kinds <= set("fiu") else None
 
 
 def _stack(where, label, part, values, n):
     """Stack ``values`` (each shaped (n, 1) or (n,)) into rows ``(len, n)``, naming the first that is not."""
-    if _all_numeric_arrays(values, n):
-        return np.array(values).reshape(len(values), n)
+    shapes = _numeric_array_shapes(values, n)
+    if shapes is not None:  # np.array is faster, but only stacks arrays of one shape
+        stacked = np.array(values) if len(shapes) == 1 else np.concatenate(values, axis=None)
+        return stacked.reshape(len(values), n)
     rows = []
     for i, v in enumerate(values):
         what = label(i, part)
@@ -169,16 +226,17 @@ def _stack(where, label, part, values, n):
 
 def _targets(where, label, target_list, n_out):
     """Int labels (all scalars) or one-hot rows (all arrays) from a list of targets."""
-    if all(_is_int(t) for t in target_list):
+    if all(_is_int_type(kind) for kind in set(map(type, target_list))):
         labels = np.asarray(target_list, dtype=np.int64)
         _check_labels(where, labels, n_out, lambda i: label(i, "label"))
         return labels
-    for i, t in enumerate(target_list):
-        if np.ndim(t) == 0:
-            raise TypeError(
-                f"{where}: {label(i, 'target y')} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) column, "
-                f"got {_describe(t)}"
-            )
+    if _numeric_array_shapes(target_list, n_out) is None:
+        for i, t in enumerate(target_list):
+            if np.ndim(t) == 0:
+                raise TypeError(
+                    f"{where}: {label(i, 'target y')} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) "
+                    f"column, got {_describe(t)}"
+                )
     Y = _stack(where, label, "target y", target_list, n_out)
     _check_finite(where, Y, lambda row: label(row, "target y"))
     return Y

@@ -140,7 +140,7 @@ def test_backward_matches_naive(dtype, sizes, m):
     Y = rng.random((8, sizes[-1])).astype(dtype)
     rows = rng.integers(0, 8, m)
     delta = np.full(m * stride, np.nan, dtype=dtype)
-    kernels._backward_all(*packed.kernel_args()[:5], Y, rows, act, sp, delta)
+    kernels._backward_all(*packed.kernel_args()[:5], Y, kernels.QUADRATIC, rows, act, sp, delta)
 
     def per_layer(buffer):
         return [layout.layer(packed, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]

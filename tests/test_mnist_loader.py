@@ -20,7 +20,8 @@ def test_real_files_formats_and_facts(mnist):
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist
     assert tr_x.shape == (50_000, 784) and va_x.shape == (10_000, 784) and te_x.shape == (10_000, 784)
     assert tr_x.dtype == np.float32 and tr_y.shape == (50_000,) and np.issubdtype(tr_y.dtype, np.integer)
-    assert 0.0 == tr_x.min() and tr_x.max() == 1.0
+    assert 0.0 == tr_x.min() and tr_x.max() == 255 / 256  # the book's pickle: byte k as k/256
+    assert np.array_equal(tr_x * 256, np.round(tr_x * 256))
     assert tr_y[0] == 5 and te_y[0] == 7
     assert np.bincount(te_y, minlength=10).tolist() == TEST_CLASS_COUNTS
     assert len(va_y) == 10_000
@@ -86,9 +87,10 @@ def test_synthetic_idx_files(tmp_path, monkeypatch):
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_loader.load_data()
     assert len(tr_y) == 50_000 and len(va_y) == 3 and len(te_y) == 7
     np.testing.assert_array_equal(va_y, arrays["train_labels"][50_000:])
-    np.testing.assert_array_equal(te_x[2] * 255, arrays["test_images"][2].reshape(-1).astype(np.float32))
-    np.testing.assert_allclose(tr_x[1], arrays["train_images"][1].reshape(-1) / 255.0, rtol=1e-7)
-    np.testing.assert_allclose(va_x[2], arrays["train_images"][50_002].reshape(-1) / 255.0, rtol=1e-7)
+    np.testing.assert_array_equal(te_x[2] * 256, arrays["test_images"][2].reshape(-1).astype(np.float32))
+    np.testing.assert_array_equal(tr_x[1], arrays["train_images"][1].reshape(-1) / np.float32(256))
+    np.testing.assert_array_equal(va_x[2], arrays["train_images"][50_002].reshape(-1) / np.float32(256))
+    assert tr_x.dtype == np.float32
 
 
 def test_books_pickle(tmp_path):
@@ -195,3 +197,34 @@ def test_damaged_or_foreign_pickle(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(DataError, match=r"mnist.pkl.gz: "):
         mnist_loader.load_data(path)
+
+
+def books_pickle_from_idx(directory, path):
+    """Write ``path``, a ``mnist.pkl.gz`` in the book's layout, from the IDX files in ``directory``.
+
+    The book's pickle (Python 2, protocol 2) holds three pairs ``(images, labels)``: images
+    float32 ``(n, 784)`` with pixel byte k stored as k / 256, labels int64 ``(n,)``; training is
+    the first 50,000 official training images, validation the other 10,000, test the official test set.
+    """
+    def idx(name, offset, shape):
+        return np.frombuffer(gzip.decompress((directory / FILES[name]).read_bytes()), np.uint8, offset=offset).reshape(shape)
+
+    images = {k: idx(f"{k}_images", 16, (-1, 784)).astype(np.float32) / 256 for k in ("train", "test")}
+    labels = {k: idx(f"{k}_labels", 8, (-1,)).astype(np.int64) for k in ("train", "test")}
+    sets = (
+        (images["train"][:50_000], labels["train"][:50_000]),
+        (images["train"][50_000:], labels["train"][50_000:]),
+        (images["test"], labels["test"]),
+    )
+    path.write_bytes(gzip.compress(pickle.dumps(sets, protocol=2), compresslevel=0))  # stored: quick
+
+
+def test_bundled_idx_files_and_the_books_pickle_give_identical_arrays(tmp_path, mnist):
+    pickle_path = tmp_path / "mnist.pkl.gz"
+    books_pickle_from_idx(DATA, pickle_path)
+    for (x, y), (px, py) in zip(mnist, mnist_loader.load_data(pickle_path)):
+        assert x.dtype == px.dtype == np.float32 and y.dtype == py.dtype
+        np.testing.assert_array_equal(x, px)
+        np.testing.assert_array_equal(y, py)
+    first = mnist[0][0][0]  # the book's first training image, a 5: its brightest pixel is 255/256
+    assert first.max() == np.float32(0.99609375) and np.count_nonzero(first) == 166

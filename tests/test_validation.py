@@ -80,7 +80,9 @@ def bad_example(data, i, x=None, y=None):
     "make, error, message",
     [
         (lambda d: [], ValueError, r"training_data is empty"),
-        (lambda d: "abc", TypeError, r"training_data must be a list of \(x, y\) tuples"),
+        (lambda d: "abc", TypeError, r"training_data must be a list \(or other iterable\) of \(x, y\) pairs"),
+        (lambda d: 42, TypeError, r"training_data must be a list \(or other iterable\) of \(x, y\) pairs.*got 42 \(int\)"),
+        (lambda d: iter([]), ValueError, r"training_data is empty: .* \(a zip or generator can be read only once\)"),
         (lambda d: d[:3] + [d[3][0]] + d[4:], TypeError, r"training_data\[3\] must be an \(x, y\) tuple"),
         (lambda d: bad_example(d, 5, x=np.zeros((5, 1))), ValueError,
          r"training_data\[5\] input x must have shape \(6, 1\), got an array of shape \(5, 1\)"),

@@ -1,0 +1,303 @@
+"""Code that readers of the book actually run: zips and other iterables, and subclasses that replace methods.
+
+Every override is applied, as the same Python code, to fastnet's ``Network`` and to the book's
+algorithm (``ReferenceNetwork``): with the same seeds the two must print the same lines and end with
+the same weights, to rounding.
+"""
+
+import random
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet.reference import ReferenceNetwork
+from helpers import random_examples, relative_error, seed_both
+
+SIZES = [12, 7, 4]
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return random_examples(rng, SIZES, 23), random_examples(rng, SIZES, 9, labels=True)
+
+
+def run(net_class, data, epochs=2, mini_batch_size=5, eta=3.0, seed=3, **kwargs):
+    """Train a seeded ``net_class`` on copies of ``data``; return the network, its lines and the list's order."""
+    training, test = data
+    seed_both(seed)
+    net = net_class(SIZES)
+    lines = []
+    order = list(training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastnet.OverrideWarning)
+        if isinstance(net, fastnet.Network):
+            net.SGD(order, epochs, mini_batch_size, eta, test_data=list(test), log=lines.append, **kwargs)
+        else:
+            lines = _reference_lines(net, order, epochs, mini_batch_size, eta, test)
+    return net, lines, order
+
+
+def _reference_lines(net, order, epochs, mini_batch_size, eta, test):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        net.SGD(order, epochs, mini_batch_size, eta, test_data=list(test))
+    return out.getvalue().splitlines()
+
+
+def assert_same_run(fast, ref, tolerance):
+    (net, lines, order), (ref_net, ref_lines, ref_order) = fast, ref
+    assert lines == ref_lines and len(lines) == 2
+    assert [id(e) for e in order] == [id(e) for e in ref_order]
+    assert relative_error(net.weights + net.biases, ref_net.weights + ref_net.biases) <= tolerance
+
+
+# --- iterables ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("container", [tuple, iter, lambda d: (e for e in d), lambda d: zip(*zip(*d))])
+def test_any_iterable_of_pairs_trains_like_the_list_and_is_not_modified(data, container):
+    training, test = data
+    seed_both(3)
+    listed = fastnet.Network(SIZES)
+    list_lines = []
+    listed.SGD(list(training), 2, 5, 3.0, test_data=list(test), log=list_lines.append)
+    seed_both(3)
+    other = fastnet.Network(SIZES)
+    lines = []
+    given = container(training)
+    before = tuple(given) if isinstance(given, tuple) else None
+    scores = other.SGD(given, 2, 5, 3.0, test_data=container(test), log=lines.append)
+    assert lines == list_lines and [int(line.split()[2]) for line in lines] == scores
+    assert relative_error(other.weights + other.biases, listed.weights + listed.biases) == 0.0
+    if before is not None:
+        assert all(a is b for a, b in zip(given, before))  # a tuple is read, never reordered
+    assert other.evaluate(container(test)) == listed.evaluate(test) == scores[-1]
+    other.update_mini_batch(container(training[:4]), 1.0)
+    listed.update_mini_batch(training[:4], 1.0)
+    assert relative_error(other.weights + other.biases, listed.weights + listed.biases) == 0.0
+
+
+def test_a_zip_of_test_data_is_read_once_and_scored_every_epoch(data):
+    training, test = data
+    seed_both(1)
+    net = fastnet.Network(SIZES)
+    scores = net.SGD(list(training), 3, 5, 3.0, test_data=zip([x for x, _ in test], [y for _, y in test]))
+    assert len(scores) == 3
+    assert scores[-1] == net.evaluate(test)
+
+
+def test_an_exhausted_zip_is_empty_test_data_as_in_the_book(data, capsys):
+    training, test = data
+    used = zip(*zip(*test))
+    list(used)
+    seed_both(1)
+    assert fastnet.Network(SIZES).SGD(list(training), 1, 5, 3.0, test_data=used) == []
+    assert capsys.readouterr().out == "Epoch 0 complete\n"  # the book: `if test_data:` is false
+    with pytest.raises(ValueError, match=r"evaluate: test_data is empty.*can be read only once"):
+        fastnet.Network(SIZES).evaluate(used)
+
+
+# --- overrides ---------------------------------------------------------------------------------
+
+
+def matrix_update_mini_batch(self, mini_batch, eta):
+    """Chapter 2's exercise: backprop for the whole mini-batch at once, its examples as matrix columns."""
+    X = np.hstack([x for x, _ in mini_batch])
+    Y = np.hstack([y for _, y in mini_batch])
+    activation, activations, zs = X, [X], []
+    for b, w in zip(self.biases, self.weights):
+        z = np.dot(w, activation) + b
+        zs.append(z)
+        activation = 1.0 / (1.0 + np.exp(-z))
+        activations.append(activation)
+    sp = [a * (1 - a) for a in activations[1:]]
+    delta = (activations[-1] - Y) * sp[-1]
+    nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+    nabla_b[-1], nabla_w[-1] = delta.sum(axis=1, keepdims=True), np.dot(delta, activations[-2].T)
+    for l in range(2, self.num_layers):
+        delta = np.dot(self.weights[-l + 1].T, delta) * sp[-l]
+        nabla_b[-l], nabla_w[-l] = delta.sum(axis=1, keepdims=True), np.dot(delta, activations[-l - 1].T)
+    self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+    self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+
+def decaying_update_mini_batch(self, mini_batch, eta):
+    """An exercise's L2 weight decay, added in the book's update_mini_batch (it calls self.backprop)."""
+    nabla_b = [np.zeros(b.shape) for b in self.biases]
+    nabla_w = [np.zeros(w.shape) for w in self.weights]
+    for x, y in mini_batch:
+        delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+        nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+        nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+    self.weights = [(1 - eta * 0.1 / 23) * w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+    self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+
+def idle_update_mini_batch(self, mini_batch, eta):
+    """An update that does nothing: the network must not learn."""
+
+
+def cross_entropy_backprop(self, x, y):
+    """The book's backprop with chapter 3's cross-entropy output delta, a - y (no sigma')."""
+    activation, activations, zs = x, [x], []
+    for b, w in zip(self.biases, self.weights):
+        z = np.dot(w, activation) + b
+        zs.append(z)
+        activation = 1.0 / (1.0 + np.exp(-z))
+        activations.append(activation)
+    delta = activations[-1] - y
+    nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+    nabla_b[-1], nabla_w[-1] = delta, np.dot(delta, activations[-2].T)
+    for l in range(2, self.num_layers):
+        s = 1.0 / (1.0 + np.exp(-zs[-l]))
+        delta = np.dot(self.weights[-l + 1].T, delta) * s * (1 - s)
+        nabla_b[-l], nabla_w[-l] = delta, np.dot(delta, activations[-l - 1].T)
+    return nabla_b, nabla_w
+
+
+def cross_entropy_cost_derivative(self, output_activations, y):
+    """dC/da of the cross-entropy cost."""
+    return (output_activations - y) / (output_activations * (1 - output_activations))
+
+
+def reversed_feedforward(self, a):
+    """The output with its order reversed: evaluate's argmax must see it."""
+    for b, w in zip(self.biases, self.weights):
+        a = 1.0 / (1.0 + np.exp(-(np.dot(w, a) + b)))
+    return a[::-1]
+
+
+def percent_evaluate(self, test_data):
+    """A score of the reader's own: correct answers in percent, rounded."""
+    test_data = list(test_data)
+    correct = sum(int(np.argmax(self.feedforward(x)) == y) for x, y in test_data)
+    return round(100 * correct / len(test_data))
+
+
+def subclasses(calls=None, **methods):
+    """The same methods on fastnet's Network and on the book's algorithm; each call is counted in
+    ``calls[base name][method name]`` when ``calls`` is a dict."""
+
+    def counted(base, name, method):
+        def wrapper(self, *args):
+            if calls is not None:
+                tally = calls.setdefault(base.__name__, {})
+                tally[name] = tally.get(name, 0) + 1
+            return method(self, *args)
+
+        return wrapper
+
+    return tuple(
+        type("Mine", (base,), {name: counted(base, name, m) for name, m in methods.items()})
+        for base in (fastnet.Network, ReferenceNetwork)
+    )
+
+
+@pytest.mark.parametrize(
+    "methods, tolerance",
+    [
+        ({"update_mini_batch": matrix_update_mini_batch}, 0.0),
+        ({"update_mini_batch": decaying_update_mini_batch}, 1e-12),
+        ({"backprop": cross_entropy_backprop}, 0.0),
+        ({"cost_derivative": cross_entropy_cost_derivative}, 1e-12),
+        ({"feedforward": reversed_feedforward}, 1e-12),
+        ({"evaluate": percent_evaluate}, 1e-12),
+        ({"feedforward": reversed_feedforward, "cost_derivative": cross_entropy_cost_derivative}, 1e-12),
+    ],
+    ids=["matrix-update", "decay-update", "backprop", "cost-derivative", "feedforward", "evaluate", "two"],
+)
+def test_an_override_runs_where_the_book_calls_it(data, methods, tolerance):
+    """The same lines and weights as the book's code with the same override, and as many calls of it."""
+    calls = {}
+    fast_class, ref_class = subclasses(calls, **methods)
+    fast, ref = run(fast_class, data), run(ref_class, data)
+    assert_same_run(fast, ref, tolerance)
+    assert calls["Network"] == calls["ReferenceNetwork"] and set(calls["Network"]) == set(methods)
+
+
+def test_an_update_that_does_nothing_leaves_the_network_untrained(data):
+    fast_class, _ = subclasses(update_mini_batch=idle_update_mini_batch)
+    seed_both(3)
+    start = fast_class(SIZES)
+    net, _, _ = run(fast_class, data)
+    assert relative_error(net.weights + net.biases, start.weights + start.biases) == 0.0
+
+
+def test_a_method_replaced_on_the_instance_is_honoured(data):
+    training, test = data
+    nets = []
+    for make in (fastnet.Network, ReferenceNetwork):
+        seed_both(3)
+        net = make(SIZES)
+        net.cost_derivative = types.MethodType(cross_entropy_cost_derivative, net)
+        random.seed(5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastnet.OverrideWarning)
+            net.update_mini_batch(training[:6], 2.0)
+        nets.append(net)
+    assert relative_error(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases) < 1e-12
+
+
+def test_array_data_reach_an_override_as_the_books_lists(data):
+    training, test = data
+    X = np.stack([x.ravel() for x, _ in training])
+    Y = np.stack([y.ravel() for _, y in training])
+    seen = []
+
+    def update_mini_batch(self, mini_batch, eta):
+        seen.append([(x.shape, y.shape) for x, y in mini_batch])
+
+    fast_class, _ = subclasses(update_mini_batch=update_mini_batch)
+    with pytest.warns(fastnet.OverrideWarning):
+        fast_class(SIZES).SGD((X, Y), 1, 10, 1.0)
+    assert [len(batch) for batch in seen] == [10, 10, 3]
+    assert set(sum(seen, [])) == {((12, 1), (4, 1))}
+
+
+def test_the_warning_says_which_method_once_and_can_be_silenced(data):
+    training, test = data
+    fast_class, _ = subclasses(backprop=cross_entropy_backprop)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            fast_class(SIZES).SGD(list(training), 1, 5, 3.0, log=lambda line: None)
+    messages = [str(w.message) for w in caught if issubclass(w.category, fastnet.OverrideWarning)]
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert messages[0].startswith("Mine has its own backprop, so SGD calls them for each mini-batch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", fastnet.OverrideWarning)
+        fast_class(SIZES).SGD(list(training), 1, 5, 3.0, log=lambda line: None)
+
+
+def test_an_override_that_fails_mid_epoch_leaves_the_completed_epochs(data):
+    training, test = data
+    calls = []
+
+    def failing(self, mini_batch, eta):
+        calls.append(1)
+        if len(calls) == 7:  # in the second epoch (5 mini-batches each)
+            raise RuntimeError("the reader's bug")
+        decaying_update_mini_batch(self, mini_batch, eta)
+
+    fast_class, _ = subclasses(update_mini_batch=failing)
+    one_epoch_class, _ = subclasses(update_mini_batch=decaying_update_mini_batch)  # the epoch that completes
+    expected, _, expected_order = run(one_epoch_class, data, epochs=1)
+    state = random.getstate()
+    seed_both(3)
+    net = fast_class(SIZES)
+    order = list(training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastnet.OverrideWarning)
+        with pytest.raises(RuntimeError, match="the reader's bug"):
+            net.SGD(order, 3, 5, 3.0, log=lambda line: None)
+    assert relative_error(net.weights + net.biases, expected.weights + expected.biases) == 0.0
+    assert [id(e) for e in order] == [id(e) for e in expected_order]
+    assert random.getstate() == state  # as the one-epoch run left it
