@@ -53,3 +53,14 @@ def test_fastnet_epoch(benchmark, record, mnist_arrays, name, dtype):
     training = fastnet_training(SIZES[name], dtype, *mnist_arrays)
     benchmark.pedantic(training.epoch, args=(MINI_BATCH, ETA), rounds=7, warmup_rounds=1)
     record(name, f"fastnet SGD epoch {dtype}", benchmark)
+
+
+@pytest.mark.parametrize("name", SIZES)
+def test_fastnet_one_epoch_sgd_call(benchmark, record, mnist_lists, name):
+    """``net.SGD(training_data, 1, 10, 3.0, test_data=test_data)`` on the book's lists, called once per epoch
+    as a reader who changes eta between epochs does: the conversion of the lists is included."""
+    net = fresh(fastnet.Network, SIZES[name])
+    training, _, test = (list(part) for part in mnist_lists)
+    kwargs = {"test_data": test, "log": lambda line: None}
+    benchmark.pedantic(net.SGD, args=(training, 1, MINI_BATCH, ETA), kwargs=kwargs, rounds=5, warmup_rounds=1)
+    record(name, "fastnet SGD, one 1-epoch call", benchmark)

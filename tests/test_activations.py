@@ -38,3 +38,17 @@ def test_symmetry():
     z = np.linspace(-30, 30, 601)
     np.testing.assert_allclose(fastnet.sigmoid(z) + fastnet.sigmoid(-z), 1.0, rtol=1e-15)
     np.testing.assert_array_equal(fastnet.sigmoid_prime(z), fastnet.sigmoid_prime(-z))
+
+
+def test_float32_values_are_the_float64_formula_rounded_once():
+    """float32 sigma and sigma' from z (not from a rounded activation) over |z| <= 30.
+
+    Guards against sigma'(z) computed as a (1 - a) from the float32 activation a: that loses all
+    digits once a rounds to 1 (z > 17) and is 4.6e-4 off at z = 10.
+    """
+    z = np.linspace(-30, 30, 60_001).astype(np.float32)
+    exact_s = naive_sigmoid(z.astype(np.float64))
+    exact_sp = naive_sigmoid_prime(z.astype(np.float64))
+    half_ulp = 2.0**-24  # float32 rounding: measured error is at most this, relative
+    assert np.max(np.abs(fastnet.sigmoid(z) - exact_s) / exact_s) <= 1.01 * half_ulp
+    assert np.max(np.abs(fastnet.sigmoid_prime(z) - exact_sp) / exact_sp) <= 1.01 * half_ulp

@@ -1,9 +1,16 @@
 """The fastnet command on a small synthetic MNIST directory (real runs are in the README)."""
 
+import os
+import random
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from fastnet import average_darkness, cli, load
+from fastnet import Network, average_darkness, cli, load, mnist_loader
+from fastnet.reference import ReferenceNetwork
 from test_mnist_loader import make_idx_dir
 
 
@@ -30,15 +37,46 @@ def test_train_prints_the_books_lines_then_a_summary_and_saves(data_dir, tmp_pat
     assert net.sizes == [784, 12, 10] and net.dtype == np.float32
 
 
-def test_evaluate_prints_accuracy_and_confusion_matrix(data_dir, tmp_path, capsys):
+def test_options_reach_the_run_as_the_same_call_through_the_api(data_dir, tmp_path, capsys):
+    """--eta, --mini-batch-size, --epochs, --sizes, --dtype, --seed and --train-size each reach SGD."""
     model = tmp_path / "model.npz"
-    cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--train-size", "100", "--save", str(model), "--data", str(data_dir)])
+    argv = ["train", "--sizes", "784,9,10", "--epochs", "2", "--mini-batch-size", "7", "--eta", "0.5",
+            "--dtype", "float32", "--seed", "5", "--train-size", "300", "--save", str(model), "--data", str(data_dir)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Training 784-9-10 (float32) on 300 images: 2 epochs, mini-batch 7, eta 0.5"
+    (train_x, train_y), _, test = mnist_loader.load_data(data_dir)
+    random.seed(5)
+    np.random.seed(5)
+    net = Network([784, 9, 10], dtype=np.float32)
+    scores = net.SGD((train_x[:300], train_y[:300]), 2, 7, 0.5, test_data=test, log=lambda line: None)
+    assert [int(line.split()[2]) for line in lines[1:3]] == scores
+    saved = load(model)
+    for got, want in zip(saved.weights + saved.biases, net.weights + net.biases):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(data_dir, tmp_path, capsys):
+    """Each cell counts the test images of a digit (row) that the network calls another (column)."""
+    model = tmp_path / "model.npz"
+    cli.main(["train", "--sizes", "784,10", "--epochs", "2", "--train-size", "100", "--seed", "1", "--save", str(model),
+              "--data", str(data_dir)])
     capsys.readouterr()
     assert cli.main(["evaluate", str(model), "--data", str(data_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    correct = int(lines[0].split(", ")[1].split(" / ")[0])
-    matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[3:13]])
-    assert matrix.shape == (10, 10) and matrix.sum() == 40 and np.trace(matrix) == correct
+    net = load(model)
+    _, _, (test_x, test_y) = mnist_loader.load_data(data_dir)
+    correct = net.evaluate((test_x, test_y))
+    assert lines[0] == f"{model}: 784-10 (float64), {correct} / 40 correct ({100 * correct / 40:.2f}%)"
+    reference = ReferenceNetwork.__new__(ReferenceNetwork)
+    reference.weights, reference.biases = net.weights, net.biases
+    guesses = [int(np.argmax(reference.feedforward(x.reshape(-1, 1)))) for x in test_x]
+    expected = [[sum(1 for t, g in zip(test_y, guesses) if t == row and g == column) for column in range(10)]
+                for row in range(10)]
+    assert lines[2].split() == [str(d) for d in range(10)]
+    assert [[int(v) for v in line.split()[1:]] for line in lines[3:13]] == expected
+    assert [int(line.split()[0]) for line in lines[3:13]] == list(range(10))
+    assert len(set(guesses)) > 1 and len(set(test_y.tolist())) > 1  # a transposed matrix would differ
 
 
 @pytest.mark.parametrize(
@@ -46,7 +84,13 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(data_dir, tmp_path, capsy
     [
         (["--eta", "-1"], "argument --eta: expected a finite number > 0, got -1"),
         (["--epochs", "zero"], "argument --epochs: expected a whole number >= 1, got 'zero'"),
+        (["--epochs", "0"], "argument --epochs: expected a whole number >= 1, got 0"),
+        (["--eta", "fast"], "argument --eta: expected a positive number, got 'fast'"),
+        (["--eta", "inf"], "argument --eta: expected a finite number > 0, got inf"),
+        (["--mini-batch-size", "-3"], "argument --mini-batch-size: expected a whole number >= 1, got -3"),
         (["--sizes", "784,30"], "argument --sizes: expected positive sizes from 784"),
+        (["--sizes", "784,x,10"], "argument --sizes: expected comma-separated whole numbers like 784,100,10, got '784,x,10'"),
+        (["--sizes", "784,0,10"], "argument --sizes: expected positive sizes from 784"),
         (["--dtype", "float16"], "argument --dtype: invalid choice"),
         (["--train-size", "60000"], "--train-size 60000 is more than the 50000 training images"),
         (["evaluate", "missing.npz"], "missing.npz: no such file"),
@@ -60,6 +104,13 @@ def test_errors_are_one_line_and_exit_non_zero(data_dir, argv, message, capsys, 
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("fastnet: error: ") and message in err and err.count("\n") == 1
+
+
+def test_evaluate_refuses_a_network_that_is_not_for_mnist(tmp_path, capsys):
+    model = tmp_path / "small.npz"
+    Network([5, 3, 2]).save(model)
+    assert cli.main(["evaluate", str(model)]) == 2
+    assert capsys.readouterr().err == f"fastnet: error: {model} is a 5-3-2 network, not one for MNIST (784 in, 10 out)\n"
 
 
 def test_a_model_with_nan_weights_is_one_line(tmp_path, capsys):
@@ -110,3 +161,34 @@ def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkey
         ratio = float(reference) / float(fast)  # from the printed (rounded) times
         assert float(fast) > 0 and float(reference) > 0
         assert abs(int(speedup.rstrip("x |")) - ratio) <= 1 + 0.1 * ratio
+
+
+def run_fastnet(args, data_dir, **kwargs):
+    env = {**os.environ, "FASTNET_DATA": str(data_dir)}
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("entry", [[sys.executable, "-m", "fastnet"], [os.path.join(os.path.dirname(sys.executable), "fastnet")]],
+                         ids=["python -m fastnet", "console script"])
+def test_the_entry_points_train_and_report_errors(data_dir, entry):
+    job = run_fastnet(entry + ["--sizes", "784,10", "--epochs", "1", "--train-size", "50", "--seed", "0"], data_dir)
+    out, err = job.communicate(timeout=300)
+    assert job.returncode == 0, err
+    assert out.splitlines()[0] == "Training 784-10 (float64) on 50 images: 1 epochs, mini-batch 10, eta 3.0"
+    assert out.splitlines()[1].startswith("Epoch 0: ") and out.splitlines()[2].startswith("Best: ")
+    job = run_fastnet(entry + ["--eta", "0"], data_dir)
+    out, err = job.communicate(timeout=300)
+    assert job.returncode == 2 and out == ""
+    assert err == "fastnet: error: fastnet train: argument --eta: expected a finite number > 0, got 0 (see 'fastnet train --help')\n"
+
+
+def test_ctrl_c_stops_with_exit_code_130_and_one_line(data_dir):
+    job = run_fastnet([sys.executable, "-m", "fastnet", "--sizes", "784,10", "--epochs", "100000", "--train-size", "200"],
+                      data_dir)
+    for line in job.stdout:
+        if line.startswith("Epoch 0: "):
+            job.send_signal(signal.SIGINT)
+            break
+    out, err = job.communicate(timeout=300)
+    assert job.returncode == 130
+    assert err == "fastnet: interrupted\n"

@@ -8,6 +8,7 @@ import pytest
 import fastnet
 from fastnet.reference import ReferenceNetwork
 from helpers import SHAPES, random_examples, relative_error, seed_both
+from naive import numerical_gradient
 
 
 @pytest.mark.parametrize("sizes", SHAPES)
@@ -102,16 +103,26 @@ def test_array_input_gives_the_same_result_and_is_not_modified():
         assert scores == results[0][1]
 
 
-def test_evaluate_and_cost_derivative():
+def test_evaluate_counts_the_references_correct_answers():
     seed_both(4)
     net = fastnet.Network([5, 4, 3])
+    ref = ReferenceNetwork.__new__(ReferenceNetwork)
+    ref.weights, ref.biases = net.weights, net.biases
     tests = random_examples(np.random.default_rng(4), [5, 4, 3], 30, labels=True)
-    expected = sum(int(np.argmax(net.feedforward(x)) == y) for x, y in tests)
+    expected = ref.evaluate(tests)
+    assert 0 < expected < 30  # some right, some wrong: a count that ignores the labels would differ
     assert net.evaluate(tests) == expected
     X = np.stack([x.ravel() for x, _ in tests])
     assert net.evaluate((X, np.array([y for _, y in tests]))) == expected
-    a, y = np.array([[0.2], [0.9]]), np.array([[0.0], [1.0]])
-    np.testing.assert_allclose(net.cost_derivative(a, y), a - y)
+
+
+def test_cost_derivative_is_the_gradient_of_the_quadratic_cost():
+    """dC/da of C = ||a - y||^2 / 2, against central differences of C."""
+    net = fastnet.Network([3, 4])
+    rng = np.random.default_rng(0)
+    a, y = rng.random((4, 1)), rng.random((4, 1))
+    numeric = numerical_gradient(lambda: 0.5 * float(np.sum((a - y) ** 2)), [a])[0]
+    np.testing.assert_allclose(net.cost_derivative(a, y), numeric, rtol=1e-8)
 
 
 def test_sgd_without_test_data_prints_complete_and_returns_no_scores(capsys):

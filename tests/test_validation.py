@@ -118,9 +118,9 @@ def test_bad_training_data(net, data, make, error, message):
 def test_bad_test_data(net, data, make, message):
     test = random_examples(np.random.default_rng(1), SIZES, 5, labels=True)
     before = copy.deepcopy((net.weights, net.biases))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match="^SGD: " + message):
         net.SGD(data, 1, 4, 3.0, test_data=make(test))
-    with pytest.raises(ValueError, match=message.replace("SGD", "evaluate")):
+    with pytest.raises(ValueError, match="^evaluate: " + message):
         net.evaluate(make(test))
     assert_unchanged(net, before)
 
