@@ -10,7 +10,7 @@ import pytest
 
 import fastnet
 from fastnet.reference import ReferenceNetwork
-from fastnet.bench import fastnet_training
+from fastnet.bench import BOOK_STEP, fastnet_training
 
 MINI_BATCH, ETA = 10, 3.0
 SIZES = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}
@@ -51,7 +51,7 @@ def test_fastnet_update_mini_batch(benchmark, record, mnist_lists, name, dtype):
 def test_fastnet_epoch(benchmark, record, mnist_arrays, name, dtype):
     """``SGD``'s engine: one compiled call per epoch, the data converted once per ``SGD`` call."""
     training = fastnet_training(SIZES[name], dtype, *mnist_arrays)
-    benchmark.pedantic(training.epoch, args=(MINI_BATCH, ETA), rounds=7, warmup_rounds=1)
+    benchmark.pedantic(training.epoch, args=(MINI_BATCH, BOOK_STEP), rounds=7, warmup_rounds=1)
     record(name, f"fastnet SGD epoch {dtype}", benchmark)
 
 

@@ -7,7 +7,7 @@ trains on ``REFERENCE_IMAGES`` images and is scaled up to the 50,000 of an epoch
 
 import pytest
 
-from fastnet.bench import (CASES, DTYPES, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, case_name,
+from fastnet.bench import (BOOK_STEP, CASES, DTYPES, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, case_name,
                            fastnet_training, reference_epoch)
 from test_epoch import SIZES
 
@@ -26,5 +26,5 @@ def test_reference_scaled(benchmark, record, mnist_arrays, sizes, mini_batch_siz
 @pytest.mark.parametrize("sizes, mini_batch_size", SCALING, ids=IDS)
 def test_fastnet_scaled(benchmark, record, mnist_arrays, sizes, mini_batch_size, dtype):
     training = fastnet_training(sizes, dtype, *mnist_arrays)
-    benchmark.pedantic(training.epoch, args=(mini_batch_size, 3.0), rounds=3, warmup_rounds=1)
+    benchmark.pedantic(training.epoch, args=(mini_batch_size, BOOK_STEP), rounds=3, warmup_rounds=1)
     record(case_name(sizes, mini_batch_size), f"fastnet SGD epoch {dtype}", benchmark)

@@ -87,14 +87,31 @@ def logistic(z):
     return e * r, r
 
 
-@vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)
-def sigmoid(z):
-    """The logistic function sigma(z) = 1 / (1 + exp(-z)), exactly 0 and 1 in its limits."""
+def _sigma(z):
     return logistic(z)[0]
 
 
-@vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)
-def sigmoid_prime(z):
-    """Derivative of the sigmoid, sigma(z) * (1 - sigma(z)) = sigma(z) * sigma(-z); 0.25 at 0."""
+def _sigma_prime(z):
     s, s_minus = logistic(z)
     return s * s_minus
+
+
+_UFUNCS = {}
+
+
+def _ufunc(kernel):
+    """``kernel`` as a NumPy ufunc on float32 and float64, compiled on first use rather than at import:
+    a run that trains never calls the public functions, and should not wait for them."""
+    if kernel not in _UFUNCS:
+        _UFUNCS[kernel] = vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)(kernel)
+    return _UFUNCS[kernel]
+
+
+def sigmoid(z):
+    """The logistic function sigma(z) = 1 / (1 + exp(-z)), exactly 0 and 1 in its limits."""
+    return _ufunc(_sigma)(z)
+
+
+def sigmoid_prime(z):
+    """Derivative of the sigmoid, sigma(z) * (1 - sigma(z)) = sigma(z) * sigma(-z); 0.25 at 0."""
+    return _ufunc(_sigma_prime)(z)

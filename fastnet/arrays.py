@@ -1,6 +1,6 @@
 """Data in the kernels' formats: inputs as CSR of their non-zero values, targets as one-hot rows or labels."""
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -8,22 +8,18 @@ from numba import njit
 from .jit import CACHE
 
 
-@dataclass
-class SparseRows:
+class SparseRows(NamedTuple):
     """Rows of an input matrix as CSR: row i's non-zero values are ``values[indptr[i]:indptr[i+1]]``."""
 
     indptr: np.ndarray  # int64 (n+1,)
     indices: np.ndarray  # int32: column of each value
     values: np.ndarray  # the network's dtype
 
-    @classmethod
-    def from_dense(cls, X, dtype):
-        """CSR of the rows of ``X`` ``(n, n_0)``, keeping only the entries that are not zero."""
-        X = np.ascontiguousarray(X)
-        return cls(*_compress(X.reshape(len(X), -1), np.empty(0, dtype=dtype)))
 
-    def kernel_args(self):
-        return self.indptr, self.indices, self.values
+def sparse_rows(X, dtype):
+    """CSR of the rows of ``X`` ``(n, n_0)``, keeping only the entries that are not zero, values in ``dtype``."""
+    X = np.ascontiguousarray(X)
+    return SparseRows(*_compress(X.reshape(len(X), -1), np.empty(0, dtype=dtype)))
 
 
 def is_array_pair(data):

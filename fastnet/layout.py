@@ -2,7 +2,9 @@
 
 ``pack`` copies ``net.weights`` / ``net.biases`` into the kernels' layout (see ``fastnet.kernels``);
 ``unpack`` makes fresh lists of fresh arrays from it, as the book's code rebinds ``self.weights``
-after every step.
+after every step. Each weight matrix is stored as a scalar times a matrix, W_l = scale[l] V_l,
+so that weight decay (chapter 3) shrinks one number per step instead of every weight; the scale
+is 1 unless the weights decay, and ``unpack`` multiplies it in.
 
 Every layer after the input is stored ``width`` wide: its size rounded up to whole SIMD blocks of
 16 values (``fastnet.simd``), so the kernels' loops over a layer have no scalar remainder (a
@@ -10,7 +12,7 @@ Every layer after the input is stored ``width`` wide: its size rounded up to who
 biases, and the kernels keep it out of every real result. The buffers start on a cache line.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,25 +21,17 @@ from .simd import LANES
 CACHE_LINE = 64
 
 
-@dataclass
-class Packed:
-    """A network's parameters in the kernels' layout."""
+class Params(NamedTuple):
+    """A network's parameters in the kernels' layout (a namedtuple of arrays: numba passes it as its arrays)."""
 
     sizes: np.ndarray  # int64 (L+1,): n_0 .. n_L
     widths: np.ndarray  # int64 (L+1,): n_0, then each n_l padded to a multiple of 16
+    pitches: np.ndarray  # int64 (L,): how far apart the rows of W_l^T lie in wt (``pitches``)
     w_off: np.ndarray  # int64 (L+1,): where W_l^T, (n_l, pitch_l) of which widths[l+1] used, starts in wt
     b_off: np.ndarray  # int64 (L+1,): where b_l (widths[l+1] values) starts in b; also activations
-    wt: np.ndarray  # all W_l^T, flat
+    wt: np.ndarray  # all V_l^T, flat
     b: np.ndarray  # all b_l, flat
-
-    @property
-    def n_out(self):
-        """Size of the output layer."""
-        return int(self.sizes[-1])
-
-    def kernel_args(self):
-        """The leading arguments every kernel takes."""
-        return self.sizes, self.widths, self.w_off, self.b_off, self.wt, self.b
+    scale: np.ndarray  # float64 (L,): W_l = scale[l] V_l
 
 
 def offsets(counts):
@@ -79,27 +73,29 @@ def aligned_zeros(n, dtype):
 
 
 def pack(weights, biases, dtype):
-    """Copy the book's ``weights`` (n_{l+1}, n_l) and ``biases`` (n_{l+1}, 1) into a ``Packed``."""
+    """Copy the book's ``weights`` (n_{l+1}, n_l) and ``biases`` (n_{l+1}, 1) into ``Params`` (every scale 1)."""
     sizes = np.array([weights[0].shape[1]] + [w.shape[0] for w in weights], dtype=np.int64)
     widths = padded(sizes)
-    w_off = offsets(sizes[:-1] * pitches(widths, dtype))
+    row_pitches = pitches(widths, dtype)
+    w_off = offsets(sizes[:-1] * row_pitches)
     b_off = offsets(widths[1:])
     wt = aligned_zeros(w_off[-1], dtype)
     b = aligned_zeros(b_off[-1], dtype)
     for l, (w, v) in enumerate(zip(weights, biases)):
         wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], -1)[:, : sizes[l + 1]] = w.T
         b[b_off[l] : b_off[l] + sizes[l + 1]] = np.ravel(v)
-    return Packed(sizes, widths, w_off, b_off, wt, b)
+    return Params(sizes, widths, row_pitches, w_off, b_off, wt, b, np.ones(len(weights)))
 
 
-def unpack(packed):
-    """Return fresh lists ``(weights, biases)`` in the book's shapes from a ``Packed``."""
-    sizes, widths, w_off, b_off = packed.sizes, packed.widths, packed.w_off, packed.b_off
+def unpack(params):
+    """Return fresh lists ``(weights, biases)`` in the book's shapes from ``Params``."""
+    sizes, w_off, b_off = params.sizes, params.w_off, params.b_off
     weights, biases = [], []
     for l in range(len(sizes) - 1):
-        wt_l = packed.wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], -1)
-        weights.append(np.ascontiguousarray(wt_l[:, : sizes[l + 1]].T))
-        biases.append(packed.b[b_off[l] : b_off[l] + sizes[l + 1]].reshape(-1, 1).copy())
+        wt_l = params.wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], -1)[:, : sizes[l + 1]].T
+        scale = params.scale[l]
+        weights.append(np.ascontiguousarray(wt_l) if scale == 1 else (wt_l * wt_l.dtype.type(scale)).copy(order="C"))
+        biases.append(params.b[b_off[l] : b_off[l] + sizes[l + 1]].reshape(-1, 1).copy())
     return weights, biases
 
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
-from .arrays import SparseRows, book_pairs, is_array_pair, labels_of, one_hot_targets
+from .arrays import book_pairs, is_array_pair, labels_of, one_hot_targets, sparse_rows
 from .layout import layer, pack, unpack
 from .overrides import overridden, warn_override
-from .training import Training, count_correct, outputs
+from .training import Training, backprop_rows, count_correct, one_step, outputs
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
@@ -58,23 +58,25 @@ class Network:
         validation.parameters(self)
         a = validation.network_input(a, self.sizes[0])
         columns = a.reshape(len(a), -1)
-        out = outputs(self._packed(), SparseRows.from_dense(columns.T, self.dtype))
+        out = outputs(self._params(), sparse_rows(columns.T, self.dtype))
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print_line):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print_line, threads=None):
         """Train by mini-batch stochastic gradient descent, printing the book's line after each epoch.
 
         ``training_data`` is the book's list of ``(x, y)`` pairs, shuffled in place in the book's
         order; any other iterable of pairs (a tuple, a ``zip``) is read once and never modified, as is
         a pair of arrays ``(X (n, n_0), Y)`` with one-hot rows ``(n, n_L)`` or labels ``(n,)``.
         ``test_data``, pairs ``(x, label)`` or ``(X, labels)``, is evaluated after every epoch.
-        ``log`` receives each epoch's line (default: print it). Returns the per-epoch test scores
-        (empty without test data). On Ctrl-C the network keeps every completed epoch and the
-        interrupt reaches the caller.
+        ``log`` receives each epoch's line (default: print it). ``threads`` forces a thread count
+        (by default fastnet times one thread against several and keeps what is faster; the weights
+        are the same bit for bit either way). Returns the per-epoch test scores (empty without test
+        data). On Ctrl-C the network keeps every completed epoch and the interrupt reaches the caller.
         """
         epochs = validation.count("SGD", "epochs", epochs, 0)
         mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
         eta = validation.learning_rate("SGD", eta)
+        threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
         validation.parameters(self)
         training = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
         score = self._scorer(self._test_set(test_data))
@@ -84,7 +86,7 @@ class Network:
                           "fastnet's compiled epoch")
             train = self._sgd_per_mini_batch(training, mini_batch_size, eta)
         else:
-            train = self._sgd_compiled(training_data, training, mini_batch_size, eta)
+            train = self._sgd_compiled(training_data, training, mini_batch_size, eta, threads)
         scores = []
         with train as (epoch, current):
             for j in range(epochs):
@@ -104,9 +106,9 @@ class Network:
             self._update_from_backprop(validation.pairs("update_mini_batch", "mini_batch", mini_batch), eta)
             return
         X, T, _ = validation.examples("update_mini_batch", "mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
-        packed, inputs, rows, act, delta = self._backprop_batch(X, T)
-        kernels.descend(*packed.kernel_args(), *inputs.kernel_args(), rows, act, delta, eta)
-        self.weights, self.biases = unpack(packed)
+        params = self._params()
+        one_step(params, X, T, kernels.Step(eta, 1.0, kernels.QUADRATIC))
+        self.weights, self.biases = unpack(params)
 
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of C_x = ||a_L - y||^2 / 2, shaped like biases and weights.
@@ -116,13 +118,13 @@ class Network:
         """
         validation.parameters(self)
         X, T, _ = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
-        rule = kernels.QUADRATIC
+        params, rule = self._params(), kernels.QUADRATIC
         if overridden(self, Network, ("cost_derivative",)):  # the reader's dC/da, as the book's backprop asks for it
-            a = outputs(self._packed(), SparseRows.from_dense(X, self.dtype)).reshape(-1, 1)
+            a = outputs(params, sparse_rows(X, self.dtype)).reshape(-1, 1)
             T, rule = validation.output_gradient(self.cost_derivative(a, y), self.sizes[-1]), kernels.GIVEN
-        packed, _, _, act, delta = self._backprop_batch(X, T, rule)
-        inputs = [X[0].astype(self.dtype)] + [layer(packed, act, 0, l) for l in range(self.num_layers - 2)]
-        deltas = [layer(packed, delta, 0, l) for l in range(self.num_layers - 1)]
+        act, delta = backprop_rows(params, X, T, rule)
+        inputs = [X[0].astype(self.dtype)] + [layer(params, act, 0, l) for l in range(self.num_layers - 2)]
+        deltas = [layer(params, delta, 0, l) for l in range(self.num_layers - 1)]
         nabla_b = [d.reshape(-1, 1).copy() for d in deltas]
         nabla_w = [np.outer(d, a) for d, a in zip(deltas, inputs)]
         return nabla_b, nabla_w
@@ -134,7 +136,7 @@ class Network:
         labels = labels_of(test.T)
         if overridden(self, Network, ("feedforward",)):  # the book's evaluate: one feedforward per example
             return sum(int(np.argmax(self.feedforward(x)) == label) for x, label in zip(test.X[:, :, None], labels))
-        return count_correct(self._packed(), SparseRows.from_dense(test.X, self.dtype), labels)
+        return count_correct(self._params(), sparse_rows(test.X, self.dtype), labels)
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""
@@ -145,20 +147,9 @@ class Network:
         validation.parameters(self)
         saving.save(self, path)
 
-    def _packed(self):
+    def _params(self):
         """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
         return pack(self.weights, self.biases, self.dtype)
-
-    def _backprop_batch(self, X, T, rule=kernels.QUADRATIC):
-        """Backprop every row of ``X`` (targets ``T``, or dC/da when ``rule`` is ``GIVEN``) through the current parameters."""
-        inputs = SparseRows.from_dense(X, self.dtype)
-        targets = one_hot_targets(T, self.sizes[-1], self.dtype)
-        packed = self._packed()
-        rows = np.arange(len(targets))
-        act = np.empty((len(rows), packed.b.size), dtype=self.dtype)
-        delta = np.empty_like(act)
-        kernels.forward_backward(*packed.kernel_args(), *inputs.kernel_args(), targets, rule, rows, act, delta)
-        return packed, inputs, rows, act, delta
 
     def _update_from_backprop(self, mini_batch, eta):
         """The book's ``update_mini_batch``: sum ``self.backprop(x, y)`` over the examples, then step."""
@@ -183,7 +174,7 @@ class Network:
         return validation.examples("SGD", "test_data", test_data, self.sizes[0], self.sizes[-1])
 
     def _scorer(self, test):
-        """A function of the packed parameters that scores them on ``test`` (None without test data).
+        """A function of the packed ``Params`` that scores them on ``test`` (None without test data).
 
         It calls ``self.evaluate`` as the book's ``SGD`` does when the reader replaced ``evaluate``
         or ``feedforward``; otherwise it runs fastnet's batched evaluation on data converted once.
@@ -194,15 +185,15 @@ class Network:
         if own:
             warn_override(self, own, "SGD scores each epoch by calling them, one test example at a time")
             data = test.items if test.items is not None else book_pairs(test.X, test.T)
-            score = lambda packed: self.evaluate(data)  # noqa: E731 (``weights`` are up to date)
+            score = lambda params: self.evaluate(data)  # noqa: E731 (``weights`` are up to date)
         else:
-            inputs, labels = SparseRows.from_dense(test.X, self.dtype), labels_of(test.T)
-            score = lambda packed: count_correct(packed, inputs, labels)  # noqa: E731
+            inputs, labels = sparse_rows(test.X, self.dtype), labels_of(test.T)
+            score = lambda params: count_correct(params, inputs, labels)  # noqa: E731
         score.n = len(test.X)
         return score
 
     @contextmanager
-    def _sgd_compiled(self, training_data, training, mini_batch_size, eta):
+    def _sgd_compiled(self, training_data, training, mini_batch_size, eta, threads):
         """Yield ``(epoch, current)``: run one epoch on the compiled engine (one compiled call, the data
         converted once), and the parameters as they now stand.
 
@@ -210,18 +201,19 @@ class Network:
         before a reader's ``evaluate`` runs, and at the end); a list ``training_data`` is left in
         the order the book's in-place shuffles give it.
         """
-        engine = Training(self._packed(), training.X, training.T)
+        engine = Training(self._params(), training.X, training.T, threads)
+        step = kernels.Step(eta, 1.0, kernels.QUADRATIC)
         sync = bool(overridden(self, Network, EVALUATION_METHODS))
 
         def epoch():
-            engine.epoch(mini_batch_size, eta)
+            engine.epoch(mini_batch_size, step)
             if sync:
-                self.weights, self.biases = unpack(engine.packed)
+                self.weights, self.biases = unpack(engine.params)
 
         try:
-            yield epoch, lambda: engine.packed
+            yield epoch, lambda: engine.params
         finally:
-            self.weights, self.biases = unpack(engine.packed)
+            self.weights, self.biases = unpack(engine.params)
             if isinstance(training_data, list):
                 training_data[:] = [training_data[i] for i in engine.order]
 
@@ -246,7 +238,7 @@ class Network:
                 random.setstate(saved[3])
                 raise
 
-        yield epoch, self._packed
+        yield epoch, self._params
 
 
 def load(path):

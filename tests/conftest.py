@@ -11,3 +11,15 @@ def mnist():
     from fastnet import mnist_loader
 
     return mnist_loader.load_data(DATA)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """With FASTNET_PRINT_ERRORS=1: the largest error each comparison measured (``helpers.measured``)."""
+    import os
+
+    from helpers import MEASURED
+
+    if os.environ.get("FASTNET_PRINT_ERRORS"):
+        terminalreporter.write_line("largest relative errors measured (comparison, dtype):")
+        for (name, dtype), error in sorted(MEASURED.items()):
+            terminalreporter.write_line(f"  {name:<28} {dtype:<8} {error:.2e}")

@@ -11,6 +11,30 @@ def seed_both(seed):
     np.random.seed(seed)
 
 
+MEASURED = {}  # (comparison, dtype name) -> the largest error seen (conftest.py prints them on request)
+
+
+def measured_close(name, dtype, got, want, tolerance, each=False):
+    """True when ``got`` is within ``tolerance`` of ``want``: the largest |got - want| over the largest
+    |want| (or over 1 when that is smaller), or with ``each`` every value's own relative error.
+    Records the error in ``MEASURED`` under ``(name, dtype)``."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if each:
+        error = float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300), initial=0.0))
+    else:
+        error = float(np.max(np.abs(got - want), initial=0.0) / max(float(np.max(np.abs(want), initial=0.0)), 1.0))
+    key = (name, np.dtype(dtype).name)
+    MEASURED[key] = max(MEASURED.get(key, 0.0), error)
+    return error <= tolerance
+
+
+def measured(name, dtype, error, tolerance):
+    """Record ``error`` under ``(name, dtype)`` in ``MEASURED``; True when it is within ``tolerance``."""
+    key = (name, np.dtype(dtype).name)
+    MEASURED[key] = max(MEASURED.get(key, 0.0), float(error))
+    return error <= tolerance
+
+
 def relative_error(actual, expected):
     """max |actual - expected| / max |expected| over lists of arrays, the worst pair."""
     return max(

@@ -1,12 +1,19 @@
 """Plain, obviously-correct twins of fastnet's kernels, for the tests to compare against.
 
-The network-level twin is ``fastnet.reference`` (the book's algorithm in NumPy); these are the
-smaller pieces, written the slowest and plainest way.
+Each twin has its kernel's name (``naive.affine`` for ``kernels._affine``, ``naive.compress`` for
+``arrays._compress``, ...) and is written the slowest and plainest way, in float64 (or exact
+rational arithmetic) with Python loops where that makes it obvious. The network-level twin is
+``fastnet.reference`` (the book's algorithm in NumPy).
 """
 
+import gzip
 import math
+import random
+import struct
 
 import numpy as np
+
+from fastnet.simd import LANES
 
 
 def sigmoid(z):
@@ -20,6 +27,112 @@ def sigmoid(z):
 def sigmoid_prime(z):
     """sigma(z) * sigma(-z), element by element."""
     return sigmoid(z) * sigmoid(-np.asarray(z, dtype=np.float64))
+
+
+def exp_nonpositive(x):
+    """exp(x) by the C library, element by element."""
+    return np.array([math.exp(v) for v in np.asarray(x, dtype=np.float64)])
+
+
+def activate(z):
+    """``kernels._activate``: (sigma(z), sigma'(z)), both from z, in float64."""
+    return sigmoid(z), sigmoid_prime(z)
+
+
+def affine(W, width, bias, scale, row_of, coeff, terms):
+    """``kernels._affine``: each example's ``bias + scale * sum_k coeff_k * W_row(row_k)``, term by term.
+
+    ``terms[:, e] = (r, c, n)``: term k of example e is ``coeff[c + k]`` times row ``row_of[r + k]``
+    of ``W`` seen as rows ``width`` wide. Returns ``(m, width)`` in float64.
+    """
+    rows = W.reshape(-1, width).astype(np.float64)
+    out = np.empty((terms.shape[1], width))
+    for e, (r, c, n) in enumerate(terms.T):
+        z = np.zeros(width)
+        for k in range(n):
+            z = z + float(coeff[c + k]) * rows[row_of[r + k]]
+        out[e] = bias.astype(np.float64) + float(scale) * z
+    return out
+
+
+def subtract_outer(W, width, row_of, coeff, terms, scale, D):
+    """``kernels._subtract_outer``: a copy of ``W`` after, example by example, W_row(row_k) -= (scale * coeff_k) * D[e]."""
+    rows = W.reshape(-1, width).copy()
+    for e, (r, c, n) in enumerate(terms.T):
+        for k in range(n):
+            rows[row_of[r + k]] -= (scale * coeff[c + k]) * D[e]
+    return rows.reshape(-1)
+
+
+def forward_layer(w, b, scale, A):
+    """``kernels._forward_layer`` on whole layers: a' = sigma(scale w a + b) and sigma'(z) for each row a of
+    ``A`` ``(m, n_in)``, with the book's ``w`` ``(n_out, n_in)`` and ``b`` ``(n_out, 1)``; float64."""
+    Z = scale * (A.astype(np.float64) @ w.astype(np.float64).T) + b.astype(np.float64).ravel()
+    return activate(Z)
+
+
+def backward(weights, scales, A, SP, Y, rule):
+    """``kernels._backward``: backprop's deltas, layer by layer, for a mini-batch held row-wise.
+
+    ``weights`` are the book's (n_{l+1}, n_l) matrices, each times ``scales[l]``; ``A[l]`` and
+    ``SP[l]`` are the (m, n_{l+1}) activations and sigma'(z) of layer l + 1, ``Y`` the (m, n_L)
+    targets (dC/da for ``rule`` "given"). Returns ``[delta_1, ...]`` in float64.
+    """
+    a, y = A[-1].astype(np.float64), Y.astype(np.float64)
+    out = [{"quadratic": (a - y) * SP[-1], "cross-entropy": a - y, "given": y * SP[-1]}[rule]]
+    for l in range(len(weights) - 1, 0, -1):
+        out.insert(0, (out[0] @ (scales[l] * weights[l].astype(np.float64))) * SP[l - 1])
+    return out
+
+
+def fold(W, scale):
+    """``kernels._fold``: scale times W."""
+    return scale * W.astype(np.float64)
+
+
+def update(w, b, scale, decay, eta, A_in, D):
+    """``kernels._update`` for one layer, the book's way: ``(decay * scale * w - (eta/m) sum_x d a^T,
+    b - (eta/m) sum_x d)`` for rows ``a`` of ``A_in`` ``(m, n_in)`` and ``d`` of ``D`` ``(m, n_out)``, in float64."""
+    w, b, A_in, D = (np.asarray(v, dtype=np.float64) for v in (w, b, A_in, D))
+    m = len(D)
+    nabla_w = sum(np.outer(D[e], A_in[e]) for e in range(m))
+    nabla_b = sum(D[e] for e in range(m)).reshape(-1, 1)
+    return decay * scale * w - (eta / m) * nabla_w, b - (eta / m) * nabla_b
+
+
+def share(width, part, parts):
+    """``kernels._share``: the columns of share ``part``, handing the layer's blocks out one at a time to
+    shares 0, 1, ... in turn for the first ``blocks % parts``, evenly otherwise, in order."""
+    blocks = width // LANES
+    counts = [blocks // parts + (1 if p < blocks % parts else 0) for p in range(parts)]
+    first = sum(counts[:part])
+    return first * LANES, (first + counts[part]) * LANES
+
+
+def compress(X):
+    """``arrays._compress``: CSR ``(indptr, indices, values)`` of the non-zero entries, row by row."""
+    indptr, indices, values = [0], [], []
+    for row in X:
+        for j, v in enumerate(row):
+            if v != 0:
+                indices.append(j)
+                values.append(v)
+        indptr.append(len(indices))
+    return np.array(indptr), np.array(indices, dtype=np.int32), np.array(values)
+
+
+def shuffle(n, seed):
+    """``shuffle._shuffle``: the permutation of range(n) that ``random.shuffle`` makes after ``random.seed(seed)``."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def tree_sum(v):
+    """``simd.total``: the sum of ``v`` (a power-of-two length) as upper half onto lower half, repeatedly."""
+    while len(v) > 1:
+        v = v[: len(v) // 2] + v[len(v) // 2 :]
+    return v[0]
 
 
 def numerical_gradient(cost, params, h=1e-6):
@@ -46,54 +159,6 @@ def quadratic_cost(feedforward, X, Y):
 
 def write_idx(path, array, magic):
     """Write ``array`` (uint8) as a gzip-compressed IDX file with the given magic number."""
-    import gzip
-    import struct
-
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-
-
-def affine(W, width, bias, row_of, coeff, terms):
-    """Each example's ``bias + sum_k coeff_k * W_row(row_k)``, term by term in Python floats' order.
-
-    ``terms[:, e] = (r, c, n)``: term k of example e is ``coeff[c + k]`` times row ``row_of[r + k]``
-    of ``W`` seen as rows ``width`` wide. Returns ``(m, width)``.
-    """
-    rows = W.reshape(-1, width)
-    out = np.empty((terms.shape[1], width), dtype=W.dtype)
-    for e, (r, c, n) in enumerate(terms.T):
-        z = bias.astype(np.float64)
-        for k in range(n):
-            z = z + float(coeff[c + k]) * rows[row_of[r + k]].astype(np.float64)
-        out[e] = z
-    return out
-
-
-def subtract_outer(W, width, row_of, coeff, terms, scale, D):
-    """A copy of ``W`` after, example by example, W_row(row_k) -= (scale * coeff_k) * D[e] for every term k."""
-    rows = W.reshape(-1, width).copy()
-    for e, (r, c, n) in enumerate(terms.T):
-        for k in range(n):
-            rows[row_of[r + k]] -= (scale * coeff[c + k]) * D[e]
-    return rows.reshape(-1)
-
-
-def deltas(weights, A, SP, Y):
-    """Backprop's deltas, layer by layer, for a mini-batch held row-wise.
-
-    ``weights`` are the book's (n_{l+1}, n_l) matrices; ``A[l]`` and ``SP[l]`` are the (m, n_{l+1})
-    activations and sigma'(z) of layer l + 1, ``Y`` the (m, n_L) targets. Returns ``[delta_1, ...]``:
-    delta_L = (a_L - y) sigma'(z_L), delta_l = (W_l^T delta_{l+1}) sigma'(z_l), in float64.
-    """
-    out = [(A[-1].astype(np.float64) - Y) * SP[-1]]
-    for l in range(len(weights) - 1, 0, -1):
-        out.insert(0, (out[0] @ weights[l].astype(np.float64)) * SP[l - 1])
-    return out
-
-
-def tree_sum(v):
-    """The sum of ``v`` (a power-of-two length) as ``simd.total`` adds it: upper half onto lower half."""
-    while len(v) > 1:
-        v = v[: len(v) // 2] + v[len(v) // 2 :]
-    return v[0]

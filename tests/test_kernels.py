@@ -1,10 +1,14 @@
-"""The engine's block kernels and SIMD primitives against their plain twins in ``naive``.
+"""Every kernel against its plain twin in ``naive``, over many shapes and seeds, edge cases included.
 
-``_affine`` (z = b + sum of scaled weight rows) and ``_subtract_outer`` (the rank-1 weight step)
-carry almost all of an epoch's arithmetic; they are checked here directly over many shapes, term
-counts (none, one, odd, even, repeated rows) and both dtypes, not only through the network.
+Tolerances are set from the error measured for each comparison, with a margin of about 10x,
+relative to the largest value compared: a kernel that rounds a little differently stays inside, a
+kernel that computes the wrong thing does not. ``FASTNET_PRINT_ERRORS=1 pytest tests/test_kernels.py``
+prints the largest error measured for each. Where the bug a test guards against is not obvious,
+its docstring names it.
 """
 
+import random
+import threading
 from fractions import Fraction
 
 import numba
@@ -13,12 +17,27 @@ import pytest
 
 import naive
 import fastnet
-from fastnet import kernels, layout, simd
-from fastnet.arrays import SparseRows, one_hot_targets
-from fastnet.training import Training
+from helpers import measured_close
+from fastnet import arrays, kernels, layout, shuffle, simd, threads, training
+from fastnet.arrays import one_hot_targets, sparse_rows
+from fastnet.training import Training, make_work
 
 DTYPES = [np.float64, np.float32]
-TOL = {np.float64: 1e-12, np.float32: 2e-5}
+# Tolerances about 10x the largest relative error measured (float64 / float32):
+TOL = {
+    "affine": {np.float64: 1e-14, np.float32: 3e-6},  # measured 9.0e-16 / 2.7e-7
+    "subtract_outer": {np.float64: 2e-15, np.float32: 7e-7},  # measured 1.7e-16 / 6.6e-8
+    "forward_layer": {np.float64: 1.5e-14, np.float32: 7e-6},  # measured 1.4e-15 / 6.9e-7
+    "forward_layer_sp": {np.float64: 1.5e-13, np.float32: 8e-5},  # each sigma'(z) on its own: 1.4e-14 / 7.9e-6
+    "backward": {np.float64: 7e-15, np.float32: 3e-6},  # measured 7.1e-16 / 2.9e-7
+    "update": {np.float64: 3e-15, np.float32: 1.5e-6},  # measured 2.6e-16 / 1.3e-7
+    "feed_forward": {np.float64: 7e-15, np.float32: 2.5e-6},  # measured 6.7e-16 / 2.5e-7
+}
+
+
+def close(name, dtype, got, want, each=False):
+    """``got`` within ``TOL[name][dtype]`` of ``want`` (``helpers.measured_close``)."""
+    return measured_close(name, dtype, got, want, TOL[name][dtype], each)
 
 
 def random_terms(rng, n_rows, counts, dense_coeffs):
@@ -56,15 +75,16 @@ CASES = [  # (rows of W, blocks per row, terms per example)
 @pytest.mark.parametrize("n_rows, blocks, counts", CASES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
+    """Guards the odd last term, an empty example, repeated rows, and writes outside the example's row."""
     rng, width, W, row_of, coeff, terms = random_case(dtype, n_rows, blocks, counts, seed, dense_coeffs=True)
     bias = rng.standard_normal(width).astype(dtype)
+    scale = [1.0, 0.7, 1.9][seed]
     stride, offset = width + 2 * simd.LANES, simd.LANES  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
-    kernels._affine(out, offset, stride, W, width, bias, row_of, coeff, terms, 0, width)
+    kernels._affine(out, offset, stride, W, width, bias, scale, row_of, coeff, terms, 0, width)
     got = out.reshape(len(counts), stride)
-    want = naive.affine(W, width, bias, row_of, coeff, terms)
-    scale = 1 + np.abs(want).max()
-    assert np.abs(got[:, offset : offset + width] - want).max() <= TOL[dtype] * scale
+    want = naive.affine(W, width, bias, scale, row_of, coeff, terms)
+    assert close("affine", dtype, got[:, offset : offset + width], want)
     assert np.all(got[:, :offset] == -7) and np.all(got[:, offset + width :] == -7)  # nothing else written
 
 
@@ -78,13 +98,14 @@ def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
     d = np.zeros(len(counts) * stride, dtype=dtype)
     d.reshape(len(counts), stride)[:, offset : offset + width] = D
     scale = dtype(0.3)
-    want = naive.subtract_outer(W, width, row_of, coeff, terms, scale, D)
+    want = naive.subtract_outer(W.astype(np.float64), width, row_of, coeff, terms, float(scale), D)
     kernels._subtract_outer(W, width, row_of, coeff, terms, scale, d, offset, stride, 0, width)
-    assert np.abs(W - want).max() <= TOL[dtype] * (1 + np.abs(want).max())
+    assert close("subtract_outer", dtype, W, want)
 
 
 def test_subtract_outer_takes_examples_in_order_bitwise():
-    """Every weight takes the examples' terms in the mini-batch's order: the same bits as one example at a time."""
+    """Every weight takes the examples' terms in the mini-batch's order: the same bits as one example at a
+    time (guards a reordering that would make results depend on how the work is split)."""
     rng = np.random.default_rng(3)
     width = 2 * simd.LANES
     W = rng.standard_normal(5 * width)
@@ -99,6 +120,175 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     assert np.array_equal(together, one_by_one)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activate_computes_both_from_z(dtype):
+    """sigma and sigma' each rounded once from their float64 values at z, up to |z| = 40 and beyond.
+
+    Guards sigma'(z) computed as a (1 - a) from the stored activation a: in float32 that is 4.6e-4
+    off at z = 10 and loses everything once a rounds to 1.
+    """
+    z = np.concatenate([np.linspace(-40, 40, 8001), [-800, -745.2, 0.0, 745.2, 800]]).astype(dtype)
+    got_s, got_sp = z.copy(), np.empty_like(z)
+    kernels._activate(got_s, got_sp)
+    want_s, want_sp = naive.activate(z)
+    tolerance = {np.float64: 5e-15, np.float32: 6e-7}[dtype]  # each value's own relative error: measured 4.8e-16 / 5.9e-8
+    for got, want in ((got_s, want_s), (got_sp, want_sp)):
+        big = want > 1e-300
+        assert np.all(np.abs(got[big] - want[big]) <= tolerance * want[big])
+        assert np.all(np.abs(got[~big]) <= 1e-300)
+
+
+def twin_layers(dtype, sizes, seed, scale=1.0):
+    """Random book-shaped weights and biases for ``sizes``, packed, with every scale set to ``scale``."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.standard_normal((n, 1)) for n in sizes[1:]]
+    params = layout.pack(weights, biases, dtype)
+    params.scale[:] = scale
+    return rng, params, layout.unpack(params._replace(scale=np.ones_like(params.scale)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[3, 1], [784, 100, 10], [5, 17, 33, 2], [9, 300, 64, 17]])
+@pytest.mark.parametrize("share", [(0, 1), (0, 2), (1, 2), (2, 3)])
+def test_forward_layer_matches_naive(dtype, sizes, share):
+    """Layer 0 from sparse inputs and layer 1 from the stored activations, in one share of the columns:
+    that share's outputs right, every other place of the buffer untouched (guards a share that
+    writes its neighbour's columns, and a first layer that reads the dense input)."""
+    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes) + share[0], scale=0.8)
+    m, stride = 3, params.b.size
+    X = np.where(rng.random((m, sizes[0])) < 0.3, rng.random((m, sizes[0])), 0).astype(dtype)
+    X[1] = 0  # an input with no non-zero pixel
+    data, rows = sparse_rows(X, dtype), np.arange(m)
+    act, sp = np.full(m * stride, -7, dtype=dtype), np.full(m * stride, -7, dtype=dtype)
+    terms, all_rows = np.zeros((3, m), dtype=np.int64), np.arange(max(sizes), dtype=np.int32)
+    inputs = X
+    for l in range(len(sizes) - 1):
+        first, last = kernels._share(params.widths[l + 1], *share)
+        before = act.copy()
+        kernels._forward_layer(params, params.scale, data, rows, act, sp, terms, all_rows, l, first, last)
+        want_a, want_sp = naive.forward_layer(weights[l], biases[l], 0.8, inputs)
+        got = act.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
+        real = slice(first, min(last, sizes[l + 1]))
+        assert close("forward_layer", dtype, got[:, real], want_a[:, real])
+        got_sp = sp.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
+        assert close("forward_layer_sp", dtype, got_sp[:, real], want_sp[:, real], each=True)  # from z, not from a
+        changed = (act != before).reshape(m, stride)
+        changed[:, params.b_off[l] + first : params.b_off[l] + last] = False
+        assert not changed.any()
+        inputs = want_a.astype(dtype)  # the next layer's input, the same for the kernel and its twin
+        act.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + sizes[l + 1]] = inputs
+        act.reshape(m, stride)[:, params.b_off[l] + sizes[l + 1] : params.b_off[l + 1]] = 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "sizes", [[3, 1], [6, 10], [784, 100, 10], [5, 17, 33, 2], [4, 40, 70, 20, 3], [9, 300, 64, 17]]
+)
+@pytest.mark.parametrize("m", [1, 3])
+@pytest.mark.parametrize("rule", ["quadratic", "cross-entropy", "given"])
+def test_backward_matches_naive(dtype, sizes, m, rule):
+    """Every layer's deltas for a mini-batch, real values against ``naive.backward``, the padding zero
+    (guards a dropped last block, a missing scale, and each output rule's formula)."""
+    rng, params, (weights, _) = twin_layers(dtype, sizes, sum(sizes) + m, scale=0.6)
+    stride = params.b.size
+    act, sp = (rng.uniform(0.01, 1, m * stride).astype(dtype) for _ in range(2))
+    Y = rng.random((8, sizes[-1])).astype(dtype)
+    rows = rng.integers(0, 8, m)
+    delta = np.full(m * stride, np.nan, dtype=dtype)
+    code = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY, "given": kernels.GIVEN}[rule]
+    kernels._backward(params, params.scale, Y, code, rows, act, sp, delta)
+
+    def per_layer(buffer):
+        return [layout.layer(params, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
+
+    want = naive.backward(weights, params.scale, per_layer(act), per_layer(sp), Y[rows], rule)
+    for got, expected in zip(per_layer(delta), want):
+        assert close("backward", dtype, got, expected)
+    assert np.count_nonzero(delta) == m * sum(sizes[1:])  # every padded place written, with zero
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fold_scales_only_its_columns(dtype):
+    rng = np.random.default_rng(0)
+    width, pitch, rows = 3 * simd.LANES, 3 * simd.LANES + 8, 5
+    W = rng.standard_normal(rows * pitch).astype(dtype)
+    before = W.copy()
+    kernels._fold(W, pitch, rows, 0.37, simd.LANES, width)
+    grid, old = W.reshape(rows, pitch), before.reshape(rows, pitch)
+    np.testing.assert_array_equal(grid[:, simd.LANES : width], (old[:, simd.LANES : width] * dtype(0.37)))
+    np.testing.assert_array_equal(grid[:, : simd.LANES], old[:, : simd.LANES])
+    np.testing.assert_array_equal(grid[:, width:], old[:, width:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [[6, 10], [784, 30, 10], [5, 17, 33, 2]])
+@pytest.mark.parametrize("decay, scale", [(1.0, 1.0), (0.9, 1.0), (0.9, 0.54), (0.0, 1.0), (-0.5, 1.0)])
+def test_update_matches_naive(dtype, sizes, decay, scale):
+    """One step's update of every layer, W = scale V against the book's decay W - (eta/m) sum delta a^T.
+
+    Guards the weight decay (missing, applied twice, or lost when the scale is folded back in: 0.54
+    times 0.9 leaves [1/2, 2], as do a zero and a negative decay) and the biases' (never decayed).
+    """
+    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes), scale=scale)
+    m, stride = 4, params.b.size
+    X = np.where(rng.random((m, sizes[0])) < 0.4, rng.random((m, sizes[0])), 0).astype(dtype)
+    data = sparse_rows(X, dtype)
+    act = np.zeros(m * stride, dtype=dtype)
+    delta = np.zeros(m * stride, dtype=dtype)
+    A, D = [X], []
+    for l in range(len(sizes) - 1):
+        a = rng.uniform(0.01, 1, (m, sizes[l + 1])).astype(dtype)
+        d = rng.standard_normal((m, sizes[l + 1])).astype(dtype)
+        act.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + sizes[l + 1]] = a
+        delta.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + sizes[l + 1]] = d
+        A.append(a)
+        D.append(d)
+    scales = params.scale.copy()
+    step = kernels.Step(0.8, decay, kernels.QUADRATIC)
+    kernels._update(params, scales, step, data, np.arange(m), act, delta, np.zeros((3, m), dtype=np.int64),
+                    np.arange(max(sizes), dtype=np.int32), 0, 1)
+    params.scale[:] = scales
+    got_w, got_b = layout.unpack(params)
+    for l in range(len(sizes) - 1):
+        want_w, want_b = naive.update(weights[l], biases[l], scale, decay, 0.8, A[l], D[l])
+        assert close("update", dtype, got_w[l], want_w)
+        assert close("update", dtype, got_b[l], want_b)
+    assert np.all((0.5 <= params.scale) & (params.scale <= 2))
+
+
+@pytest.mark.parametrize("width", [16, 32, 112, 160, 1008])
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 7, 8, 16])
+def test_shares_split_a_layer_in_order(width, parts):
+    """The shares cover every block once, in order, sizes differing by at most one block, larger first."""
+    got = [tuple(int(v) for v in kernels._share(width, part, parts)) for part in range(parts)]
+    assert got == [naive.share(width, part, parts) for part in range(parts)]
+    assert got[0][0] == 0 and got[-1][1] == width and all(a[1] == b[0] for a, b in zip(got, got[1:]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64])
+@pytest.mark.parametrize("shape", [(0, 5), (1, 1), (4, 7), (30, 784)])
+def test_compress_matches_naive(dtype, shape):
+    rng = np.random.default_rng(sum(shape))
+    X = (rng.random(shape) * (rng.random(shape) < 0.3) * 200).astype(dtype)
+    if shape[0] > 2:
+        X[1] = 0  # an empty row
+        X[2] = 7  # a full row
+    indptr, indices, values = arrays._compress(X, np.empty(0))
+    for got, want in zip((indptr, indices, values), naive.compress(X)):
+        np.testing.assert_array_equal(got, want)
+    assert indices.dtype == np.int32 and values.dtype == np.float64
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**40])
+@pytest.mark.parametrize("n", [0, 1, 2, 17, 623, 624, 625, 5000])
+def test_shuffle_matches_random_shuffle(seed, n):
+    random.seed(seed)
+    order = np.arange(n)
+    shuffle.shuffle_in_place(order)
+    assert order.tolist() == naive.shuffle(n, seed)
+
+
 @numba.njit
 def _primitives(x, y, out, i, c):
     a, b = simd.load(x, i), simd.load(y, i)
@@ -110,6 +300,8 @@ def _primitives(x, y, out, i, c):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("i", [0, 1, 5])
 def test_simd_primitives(dtype, i):
+    """fma rounds once (checked against exact rationals), total adds in its fixed tree, load and store
+    touch exactly their block."""
     rng = np.random.default_rng(i)
     n = simd.LANES
     x, y = rng.standard_normal(n + 8).astype(dtype), rng.standard_normal(n + 8).astype(dtype)
@@ -126,81 +318,107 @@ def test_simd_primitives(dtype, i):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(
-    "sizes", [[3, 1], [6, 10], [784, 100, 10], [5, 17, 33, 2], [4, 40, 70, 20, 3], [9, 300, 64, 17]]
-)
-@pytest.mark.parametrize("m", [1, 3])
-def test_backward_matches_naive(dtype, sizes, m):
-    """Every layer's deltas for a mini-batch, real values against ``naive.deltas``, the padding zero."""
-    rng = np.random.default_rng(sum(sizes) + m)
-    weights = [rng.standard_normal((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]
-    packed = layout.pack(weights, [np.zeros((n, 1)) for n in sizes[1:]], dtype)
-    stride = packed.b.size
-    act, sp = (rng.uniform(0.01, 1, m * stride).astype(dtype) for _ in range(2))
-    Y = rng.random((8, sizes[-1])).astype(dtype)
-    rows = rng.integers(0, 8, m)
-    delta = np.full(m * stride, np.nan, dtype=dtype)
-    kernels._backward_all(*packed.kernel_args()[:5], Y, kernels.QUADRATIC, rows, act, sp, delta)
-
-    def per_layer(buffer):
-        return [layout.layer(packed, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
-
-    want = naive.deltas(layout.unpack(packed)[0], per_layer(act), per_layer(sp), Y[rows])
-    for got, expected in zip(per_layer(delta), want):
-        assert np.abs(got - expected).max() <= TOL[dtype] * (1 + np.abs(expected).max())
-    assert np.count_nonzero(delta) == m * sum(sizes[1:])  # every padded place written, with zero
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sizes", [[3, 1], [784, 100, 10], [5, 17, 33, 2]])
 def test_pack_pads_to_blocks_aligns_and_round_trips(dtype, sizes):
     rng = np.random.default_rng(0)
     weights = [rng.standard_normal((n, m)) for m, n in zip(sizes[:-1], sizes[1:])]
     biases = [rng.standard_normal((n, 1)) for n in sizes[1:]]
-    packed = layout.pack(weights, biases, dtype)
-    assert packed.wt.ctypes.data % layout.CACHE_LINE == 0 and packed.b.ctypes.data % layout.CACHE_LINE == 0
-    assert np.all(packed.widths[1:] % simd.LANES == 0) and np.all(packed.widths[1:] - packed.sizes[1:] < simd.LANES)
-    back_w, back_b = layout.unpack(packed)
+    params = layout.pack(weights, biases, dtype)
+    assert params.wt.ctypes.data % layout.CACHE_LINE == 0 and params.b.ctypes.data % layout.CACHE_LINE == 0
+    assert np.all(params.widths[1:] % simd.LANES == 0) and np.all(params.widths[1:] - params.sizes[1:] < simd.LANES)
+    back_w, back_b = layout.unpack(params)
     for w, v, bw, bb in zip(weights, biases, back_w, back_b):
         assert np.array_equal(bw, w.astype(dtype)) and np.array_equal(bb, v.astype(dtype))
-    real = sum(int(n) for n in packed.sizes[1:])
-    assert np.count_nonzero(packed.b) == real  # padding stays zero (the random biases are never zero)
+    real = sum(int(n) for n in params.sizes[1:])
+    assert np.count_nonzero(params.b) == real  # padding stays zero (the random biases are never zero)
+    params.scale[:] = 0.5
+    assert all(np.array_equal(bw, w.astype(dtype) * dtype(0.5)) for w, bw in zip(weights, layout.unpack(params)[0]))
+
+
+def _epoch(sizes, dtype, mini_batch_size, threads, rng_seed, decay=1.0):
+    """Params after one epoch of ``train_steps`` on ``threads`` threads, from the same random start."""
+    rng = np.random.default_rng(rng_seed)
+    X = np.where(rng.random((47, sizes[0])) < 0.3, rng.random((47, sizes[0])), 0)
+    targets = rng.integers(0, sizes[-1], 47)
+    np.random.seed(rng_seed)
+    net = fastnet.Network(sizes, dtype=dtype)
+    run = Training(net._params(), X, targets, threads=threads)
+    random.seed(1)
+    run.epoch(mini_batch_size, kernels.Step(3.0, decay, kernels.QUADRATIC))
+    return run.params, net
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sizes", [[50, 70, 40, 10], [784, 30, 10], [20, 200, 10], [30, 10], [30, 70]])
 @pytest.mark.parametrize("mini_batch_size", [1, 3, 10])
-def test_epoch_is_bitwise_the_same_on_any_number_of_threads(dtype, sizes, mini_batch_size):
-    """Wide layers are shared by columns, narrow ones by examples: no sum is ever split, so no bit moves."""
-    rng = np.random.default_rng(sum(sizes) + mini_batch_size)
-    X = np.where(rng.random((47, sizes[0])) < 0.3, rng.random((47, sizes[0])), 0)
+def test_an_epoch_is_bitwise_the_same_on_any_number_of_threads(dtype, sizes, mini_batch_size):
+    """Wide layers are shared by columns, narrow ones by examples: no sum is ever split, so no bit moves.
+
+    Also guards the barriers: a share that ran ahead into the next phase would read half-updated
+    weights or half-written activations, and the bits would differ.
+    """
+    results = [_epoch(sizes, dtype, mini_batch_size, t, sum(sizes) + mini_batch_size, decay=0.9) for t in (1, 2, 3, 5)]
+    first, net = results[0]
+    assert not np.array_equal(first.wt, net._params().wt)  # it trained
+    for other, _ in results[1:]:
+        assert np.array_equal(other.wt, first.wt) and np.array_equal(other.b, first.b)
+        assert np.array_equal(other.scale, first.scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads_", [1, 2, 3])
+def test_feed_forward_matches_the_reference_on_any_number_of_threads(dtype, threads_):
+    rng = np.random.default_rng(5)
+    sizes = [40, 33, 10]
+    X = np.where(rng.random((301, 40)) < 0.3, rng.random((301, 40)), 0)
+    np.random.seed(0)
     net = fastnet.Network(sizes, dtype=dtype)
-    inputs = SparseRows.from_dense(X, dtype)
-    targets = one_hot_targets(rng.integers(0, sizes[-1], 47), sizes[-1], dtype)
-    order = rng.permutation(47)
-    results = []
-    for parts in (None, 1, 2, 3):  # the one-thread kernel, then the threaded one
-        packed = layout.pack(net.weights, net.biases, dtype)
-        args = (*packed.kernel_args(), *inputs.kernel_args(), targets, order, mini_batch_size, 3.0)
-        if parts is None:
-            kernels.train_epoch(*args)
-        else:
-            kernels.train_epoch_on_threads(*args, parts)
-        results.append(packed)
-    assert not np.array_equal(results[0].wt, layout.pack(net.weights, net.biases, dtype).wt)  # it trained
-    for other in results[1:]:
-        assert np.array_equal(other.wt, results[0].wt) and np.array_equal(other.b, results[0].b)
+    out = training.outputs(net._params(), sparse_rows(X, dtype), threads=threads_)
+    a = X.T
+    for w, b in zip(net.weights, net.biases):
+        a = naive.sigmoid(w.astype(np.float64) @ a + b)
+    assert close("feed_forward", dtype, out, a.T)
+    np.testing.assert_array_equal(out, training.outputs(net._params(), sparse_rows(X, dtype), threads=1))
 
 
-def test_threads_only_for_steps_with_enough_weight_traffic():
+def test_a_share_that_cannot_start_releases_the_others(monkeypatch):
+    """If a thread fails to start, the shares already waiting at a barrier are released, not left spinning."""
+    params, _ = _epoch([30, 40, 10], np.float64, 3, 1, 0)
+    X = np.random.default_rng(0).random((9, 30))
+    run = Training(params, X, np.zeros(9, dtype=np.int64), threads=3)
+    started = []
+    original = threading.Thread.start
+
+    def start_twice_then_fail(self):
+        if started:
+            raise RuntimeError("can't start new thread")
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_twice_then_fail)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        run.epoch(3, kernels.Step(1.0, 1.0, kernels.QUADRATIC))
+    started[0].join(timeout=30)
+    assert not started[0].is_alive()
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8, 16])
+def test_threads_only_for_shares_worth_running(cpus):
+    """At most one thread per CPU, per block of the first layer, and per 512 KB of weights a step reads."""
     rng = np.random.default_rng(0)
     X = np.where(rng.random((20, 784)) < 0.2, 1.0, 0.0)  # about 157 non-zero pixels, like MNIST
-    y = rng.integers(0, 10, 20)
-    small = Training(layout.pack(*_params([784, 30, 10]), np.float64), X, y)
-    large = Training(layout.pack(*_params([784, 300, 10]), np.float64), X, y)
-    assert small.threads(10) == 1 and small.threads(1) == 1
-    assert large.threads(10) == numba.get_num_threads()
-    assert large.threads(1) == 1  # one example's step is too small to share
+    inputs = sparse_rows(X, np.float64)
+
+    def shares(sizes, dtype, m):
+        params = layout.pack(*_params(sizes), dtype)
+        return training.shares_worth_running(params, inputs, m, cpus)
+
+    assert shares([784, 30, 10], np.float64, 10) == 1  # 420 KB a step
+    assert shares([784, 100, 10], np.float64, 1) == 1
+    assert shares([784, 100, 10], np.float64, 10) == min(cpus, 2)  # 1.4 MB: two shares of 512 KB
+    assert shares([784, 100, 10], np.float32, 10) == 1
+    assert shares([784, 1000, 10], np.float64, 10) == min(cpus, 25)  # 12.6 MB, 63 blocks
+    assert shares([784, 20, 10], np.float64, 100) == min(cpus, 2)  # 2 blocks: never more than 2 shares
 
 
 def _params(sizes):
@@ -208,11 +426,67 @@ def _params(sizes):
     return net.weights, net.biases
 
 
+def test_the_choice_follows_the_timings():
+    """Probe each count, keep the faster (one thread unless several are 5% faster), probe again when a
+    call runs 30% slower than when chosen, and after ``RECHECK_STEPS`` steps."""
+    choice = training.ThreadChoice([1, 4])
+    assert choice.plan(5000) == (1, training.PROBE_STEPS)
+    choice.record(1, 100, 1.0)
+    assert choice.plan(4900) == (4, training.PROBE_STEPS)
+    choice.record(4, 100, 0.6)
+    assert choice.plan(4800) == (4, training.CHUNK_STEPS)
+    choice.record(4, 1000, 6.5)  # as fast as probed: keep
+    assert choice.plan(3800) == (4, training.CHUNK_STEPS)
+    choice.record(4, 1000, 9.0)  # 1.5x slower per step: another program started
+    assert choice.plan(2800) == (4, training.PROBE_STEPS)
+    choice.record(4, 100, 2.0)
+    choice.record(1, 100, 1.0)
+    assert choice.chosen == 1 and choice.plan(2600) == (1, training.CHUNK_STEPS)
+    choice.record(1, 1000, 10.0)
+    choice.record(1, 1000, 10.0)
+    choice.record(1, 1000, 10.0)
+    choice.record(1, 1000, 10.0)
+    choice.record(1, 1000, 10.0)  # RECHECK_STEPS later
+    assert choice.plan(10_000)[1] == training.PROBE_STEPS
+    tie = training.ThreadChoice([1, 2])
+    tie.record(1, 100, 1.0)
+    tie.record(2, 100, 0.97)
+    assert tie.chosen == 1  # 3% is within the noise: one thread
+
+
+def test_a_forced_count_is_used_without_probing(monkeypatch):
+    params, _ = _epoch([30, 40, 10], np.float64, 3, 1, 0)
+    X = np.random.default_rng(0).random((9, 30))
+    assert Training(params, X, np.zeros(9, dtype=np.int64), threads=3).threads(3) == 3
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert Training(params, X, np.zeros(9, dtype=np.int64)).threads(3) == 2
+
+
 @pytest.mark.parametrize(
     "dtype, hidden, extra", [(np.float32, 1024, 16), (np.float32, 1000, 0), (np.float64, 1000, 0), (np.float64, 128, 8), (np.float32, 100, 0)]
 )
 def test_rows_a_whole_number_of_kib_long_get_one_more_cache_line(dtype, hidden, extra):
     weights, biases = _params([5, hidden, 10])
-    packed = layout.pack(weights, biases, dtype)
-    assert (packed.w_off[1] - packed.w_off[0]) // 5 == packed.widths[1] + extra
-    assert all(np.array_equal(w, v.astype(dtype)) for w, v in zip(layout.unpack(packed)[0], weights))
+    params = layout.pack(weights, biases, dtype)
+    assert params.pitches[0] == params.widths[1] + extra
+    assert all(np.array_equal(w, v.astype(dtype)) for w, v in zip(layout.unpack(params)[0], weights))
+
+
+def test_barrier_holds_every_share_until_all_arrive():
+    """Each share writes its phase number, waits at the barrier, then checks every share wrote it."""
+
+    @numba.njit(nogil=True)
+    def phases(marks, sync, rounds, part, parts):
+        for r in range(1, rounds + 1):
+            marks[part] = r
+            if not threads.barrier(sync, parts, 2 * r - 1):
+                return False
+            for p in range(parts):
+                if marks[p] != r:
+                    return False
+            if not threads.barrier(sync, parts, 2 * r):
+                return False
+        return True
+
+    marks, sync = np.zeros(3, dtype=np.int64), np.zeros(threads.SYNC_SIZE, dtype=np.int64)
+    assert threads.run_shares(phases, (marks, sync, 500), 3, sync)
