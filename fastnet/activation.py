@@ -8,15 +8,16 @@ x = k ln2 + r with |r| <= ln2 / 2, exp(r) from its Taylor series to r^13 (trunca
 1e-17), and 2^k made directly from its bits. It is accurate to about one unit in the last place.
 
 These functions are compiled without fastmath on purpose (and LLVM still inlines them): the
-rounding tricks below must not be re-associated away by a caller's fastmath flags.
+rounding tricks below must not be re-associated away by a caller's fastmath flags. They use
+NumPy's error model (``fastnet.jit``): a loop over them then has no exception path, and vectorises.
 """
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types, vectorize
+from numba import types, vectorize
 from numba.extending import intrinsic
 
-from .jit import CACHE
+from .jit import CACHE, kernel
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k * LN2_HI is exact (Cody & Waite)
@@ -51,7 +52,7 @@ def _bits_from_float64(typingctx, x):
     return types.int64(types.float64), codegen
 
 
-@njit(cache=CACHE)
+@kernel
 def exp_nonpositive(x):
     """exp(x) for float64 x <= 0 (NaN stays NaN), accurate to about one ulp, branch-free."""
     xc = UNDERFLOW if x < UNDERFLOW else x
@@ -77,7 +78,7 @@ def exp_nonpositive(x):
     return 0.0 if x < UNDERFLOW else scaled
 
 
-@njit(cache=CACHE)
+@kernel
 def logistic(z):
     """Return ``(sigma(z), sigma(-z))`` in float64 from one ``exp(-|z|)``, which never overflows."""
     e = exp_nonpositive(-abs(np.float64(z)))
@@ -99,12 +100,12 @@ def _sigma_prime(z):
 _UFUNCS = {}
 
 
-def _ufunc(kernel):
-    """``kernel`` as a NumPy ufunc on float32 and float64, compiled on first use rather than at import:
+def _ufunc(scalar):
+    """``scalar`` as a NumPy ufunc on float32 and float64, compiled on first use rather than at import:
     a run that trains never calls the public functions, and should not wait for them."""
-    if kernel not in _UFUNCS:
-        _UFUNCS[kernel] = vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)(kernel)
-    return _UFUNCS[kernel]
+    if scalar not in _UFUNCS:
+        _UFUNCS[scalar] = vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)(scalar)
+    return _UFUNCS[scalar]
 
 
 def sigmoid(z):

@@ -3,9 +3,8 @@
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from .jit import CACHE
+from .jit import kernel
 
 
 class SparseRows(NamedTuple):
@@ -50,7 +49,7 @@ def labels_of(T):
     return T.astype(np.int64) if T.ndim == 1 else np.argmax(T, axis=1)
 
 
-@njit(cache=CACHE)
+@kernel
 def _compress(X, like):
     """``(indptr, indices, values)`` of the non-zero entries of the rows of ``X``, values of ``like``'s dtype.
 

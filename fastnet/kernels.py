@@ -43,10 +43,9 @@ The kernels check nothing: ``fastnet.network`` validates at the public boundary.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from .activation import logistic
-from .jit import CACHE
+from .jit import kernel
 from .simd import LANES, add, at, fma, load, mul, splat, store, total
 from .threads import barrier
 
@@ -85,7 +84,7 @@ class Work(NamedTuple):
     sync: np.ndarray  # int64 (threads.SYNC_SIZE,)
 
 
-@njit(cache=CACHE)
+@kernel
 def _terms(net, data, l, rows, stride, terms):
     """Where the inputs to layer l lie, as terms of a sum: for example e, term k < terms[2, e] is
     coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k. Fills and
@@ -104,7 +103,7 @@ def _terms(net, data, l, rows, stride, terms):
     return terms[:, : len(rows)]
 
 
-@njit(cache=CACHE)
+@kernel
 def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, first, last):
     """For each example e: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the rows
     ``pitch`` apart, in the columns first:last (whole blocks).
@@ -125,7 +124,7 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, first, 
             store(out, o + e * stride + j, fma(s, add(even, odd), load(bias, j)))
 
 
-@njit(cache=CACHE)
+@kernel
 def _subtract_outer(W, pitch, row_of, coeff, terms, scale, d, o, stride, first, last):
     """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
     rows ``pitch`` apart, in the columns first:last (whole blocks).
@@ -141,7 +140,7 @@ def _subtract_outer(W, pitch, row_of, coeff, terms, scale, d, o, stride, first, 
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
 
 
-@njit(cache=CACHE)
+@kernel
 def _activate(z, sp):
     """z <- sigma(z) and sp <- sigma'(z), in place, both from z (a loop LLVM vectorises)."""
     for i in range(len(z)):
@@ -150,7 +149,7 @@ def _activate(z, sp):
         sp[i] = s * s_minus
 
 
-@njit(cache=CACHE)
+@kernel
 def _share(width, part, parts):
     """Columns ``first:last`` of a layer ``width`` wide that share ``part`` of ``parts`` gets: whole
     blocks, in order, one more to each of the first ``blocks % parts`` shares (a one-block layer
@@ -160,7 +159,7 @@ def _share(width, part, parts):
     return first * LANES, (first + each + (part < more)) * LANES
 
 
-@njit(cache=CACHE)
+@kernel
 def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, last):
     """Layer l of the forward pass, a_{l+1} = sigma(W_l a_l + b_l) and sigma'(z), for every example of
     ``rows``, in the columns first:last of the layer."""
@@ -176,7 +175,7 @@ def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, l
         _activate(act[mine], sp[mine])
 
 
-@njit(cache=CACHE)
+@kernel
 def _backward(net, scale, Y, rule, rows, act, sp, delta):
     """The deltas of every example of ``rows`` from its activations: delta_L by ``rule``, then
     delta_l = (W_l^T delta_{l+1}) sigma'(z_l) layer by layer down to l = 1.
@@ -214,7 +213,7 @@ def _backward(net, scale, Y, rule, rows, act, sp, delta):
                 delta[i] = total(s) * scale[l] * sp[i]
 
 
-@njit(cache=CACHE)
+@kernel
 def _fold(W, pitch, rows, scale, first, last):
     """W <- scale W in the columns first:last of its ``rows`` rows."""
     s = splat(W.dtype.type(scale))
@@ -223,7 +222,7 @@ def _fold(W, pitch, rows, scale, first, last):
             store(W, k * pitch + j, mul(s, load(W, k * pitch + j)))
 
 
-@njit(cache=CACHE)
+@kernel
 def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, parts):
     """The step's update from the backprop of ``rows``, on share ``part`` of ``parts`` of every layer's
     columns: W_l <- decay W_l - (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta.
@@ -254,7 +253,7 @@ def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, par
             _subtract_outer(W, pitch, all_rows, act, here, step_size, delta, net.b_off[l], stride, first, last)
 
 
-@njit(cache=CACHE, nogil=True)
+@kernel(nogil=True)
 def train_steps(net, data, Y, order, first, last, m, step, work, part, parts):
     """Steps first .. last-1 of an epoch, step k on the mini-batch order[k m : (k+1) m], share ``part``
     of ``parts`` of each (all of it when parts = 1).
@@ -299,7 +298,7 @@ def train_steps(net, data, Y, order, first, last, m, step, work, part, parts):
     return True
 
 
-@njit(cache=CACHE, nogil=True)
+@kernel(nogil=True)
 def feed_forward(net, data, order, out, work, part, parts):
     """Row e of ``out`` <- the network's output for input row order[e], for share ``part`` of ``parts``
     of the rows, ``work.act.shape[1] // b.size`` rows at a time in the thread's own buffers."""
@@ -315,7 +314,7 @@ def feed_forward(net, data, order, out, work, part, parts):
                 out[first + e, i] = act[e * stride + start + i]
 
 
-@njit(cache=CACHE)
+@kernel
 def backprop(net, data, Y, rule, order, work):
     """Backprop the inputs ``order`` through the same parameters: row e of ``work.act[0]`` and of
     ``work.delta`` <- the activations and deltas (the output layer's by ``rule``) of input order[e].

@@ -11,9 +11,8 @@ with ``random.setstate()``, so that everything after sees the generator the book
 import random
 
 import numpy as np
-from numba import njit
 
-from .jit import CACHE
+from .jit import kernel
 
 _N, _M = 624, 397  # MT19937 state size and shift
 _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
@@ -30,7 +29,7 @@ def shuffle_in_place(order):
     random.setstate((version, tuple(mt.tolist()) + (position,), gauss_next))
 
 
-@njit(cache=CACHE)
+@kernel
 def _twist(mt):
     """Generate the next 624 words of MT19937 state in place (CPython's ``genrand_uint32``)."""
     for k in range(_N):
@@ -39,7 +38,7 @@ def _twist(mt):
         mt[k] = mt[(k + _M) % _N] ^ (y >> 1) ^ mag
 
 
-@njit(cache=CACHE)
+@kernel
 def _shuffle(order, mt, position):
     """CPython's ``random.shuffle`` on ``order``; returns the generator's new position."""
     for i in range(len(order) - 1, 0, -1):

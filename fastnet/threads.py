@@ -19,11 +19,11 @@ import sys
 import threading
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .jit import CACHE
+from .jit import kernel
 
 ARRIVED, ABORT = 0, 1  # places in a ``sync`` array: barrier arrivals so far, and a flag that releases every wait
 SYNC_SIZE = 16  # int64 values: the counter and the flag, and room so that nothing else shares their cache line
@@ -93,7 +93,7 @@ def _yield_core(typingctx):
     return types.none(), codegen
 
 
-@njit(cache=CACHE)
+@kernel
 def barrier(sync, parts, passed):
     """Wait until all ``parts`` shares have reached their barrier number ``passed`` (counting from 1).
 

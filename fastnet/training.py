@@ -17,6 +17,7 @@ import numpy as np
 
 from . import kernels
 from .arrays import one_hot_targets, sparse_rows
+from .layout import aligned_zeros
 from .shuffle import shuffle_in_place
 from .simd import LANES
 from .threads import SYNC_SIZE, available_cpus, run_shares
@@ -140,11 +141,11 @@ class Training:
 def make_work(params, rows, threads, sets=2):
     """``kernels.Work`` for ``rows`` examples at a time on up to ``threads`` threads, with ``sets`` sets
     of activations."""
-    act = np.zeros((sets, rows * params.b.size), dtype=params.b.dtype)
+    size = rows * params.b.size
     return kernels.Work(
-        act,
-        np.zeros_like(act),
-        np.zeros(rows * params.b.size, dtype=params.b.dtype),
+        aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
+        aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
+        aligned_zeros(size, params.b.dtype),
         np.zeros((threads, 3, rows), dtype=np.int64),
         np.ones((threads, len(params.scale))),
         np.arange(int(np.max(params.sizes)), dtype=np.int32),
