@@ -217,7 +217,7 @@ def test_deltas_that_would_be_subnormal_are_zero(dtype):
     rng, params, _ = twin_layers(dtype, sizes, 0)
     stride, tiny = params.b.size, np.finfo(dtype).tiny
     act = rng.uniform(0.2, 0.8, stride).astype(dtype)
-    sp = np.full(stride, tiny * 4, dtype=dtype)  # sigma' barely normal: (a - y) sigma' and W^T delta sigma' underflow
+    sp = np.full(stride, tiny, dtype=dtype)  # sigma' the smallest normal: (a - y) sigma' with 0 < a - y < 1 underflows
     delta = np.full(stride, np.nan, dtype=dtype)
     kernels._backward(params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
     assert np.all(delta == 0)
