@@ -36,6 +36,15 @@ def record():
 
 
 def pytest_terminal_summary(terminalreporter):
+    import sys
+
+    reader_runs = sys.modules.get("test_reader_runs")
+    lines = reader_runs.pytest_terminal_summary_lines() if reader_runs else []
+    if lines:
+        terminalreporter.write_line("")
+        terminalreporter.write_line("From the start of a fresh process:")
+        for line in lines:
+            terminalreporter.write_line(line)
     if not _medians:
         return
     write = terminalreporter.write_line

@@ -1,16 +1,25 @@
-"""Seconds per epoch of fastnet's SGD against the plain-NumPy reference: the scaling table.
+"""What ``fastnet bench`` measures: seconds per epoch against the plain-NumPy reference, and the
+book's whole run as a reader sees it.
 
-One epoch is 50,000 MNIST images at eta 3.0. fastnet runs whole epochs (after one warm-up epoch)
-and reports the median. The book's per-example reference is slow, so it trains on the first
-``REFERENCE_IMAGES`` images and its time is scaled up to 50,000, as the table says.
-``benchmarks/test_scaling.py`` measures the same cases under pytest-benchmark.
+- The scaling table: one epoch is 50,000 MNIST images at eta 3.0. fastnet runs whole epochs
+  (after one warm-up epoch) and reports the median. The book's per-example reference is slow, so
+  it trains on the first ``REFERENCE_IMAGES`` images and its time is scaled up to 50,000, as the
+  table says. ``benchmarks/test_scaling.py`` measures the same cases under pytest-benchmark.
+- The reader's runs: ``python -m fastnet`` (the book's 30-epoch 784-100-10 run) in a fresh process,
+  timed from its start to its first epoch line and to its last line: with an empty compile cache,
+  with a warm one, and warm with another process keeping one core busy.
+  ``benchmarks/test_reader_runs.py`` measures the same.
 """
 
 import io
+import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 
 import numpy as np
 
@@ -97,4 +106,58 @@ def scaling_table(X, y, repeats=3, progress=print):
                 f"| {case_name(sizes, mini_batch_size)} | {dtype} | {threads} | {seconds:.3f} | {reference:.1f} "
                 f"| {reference / seconds:.0f}x |"
             )
+    return "\n".join(lines)
+
+
+READER_RUN = []  # the arguments of the reader's run: none, the book's 784-100-10 for 30 epochs
+BUSY_SECONDS = 900  # the busy process stops by itself after this, whatever happens to its parent
+
+
+def run_timed(args, cache_dir):
+    """Run ``python -m fastnet *args`` in a fresh process with numba's cache in ``cache_dir``; return
+    ``(seconds to the first epoch line, seconds to the last line, stdout, stderr)`` from its start."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    start = time.perf_counter()
+    job = subprocess.Popen([sys.executable, "-m", "fastnet", *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+    first, lines = None, []
+    for line in job.stdout:
+        lines.append(line)
+        if first is None and line.startswith("Epoch "):
+            first = time.perf_counter() - start
+    job.wait()
+    last = time.perf_counter() - start
+    err = job.stderr.read()
+    if job.returncode != 0:
+        raise RuntimeError(f"python -m fastnet {' '.join(args)} failed: {err.strip()}")
+    return first, last, "".join(lines), err
+
+
+@contextmanager
+def busy_core():
+    """Another process keeping one core busy while the block runs (and never longer than ``BUSY_SECONDS``)."""
+    spin = f"import time\nend = time.time() + {BUSY_SECONDS}\nwhile time.time() < end: pass"
+    job = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        yield
+    finally:
+        job.kill()
+        job.wait()
+
+
+def reader_runs(args=None):
+    """Time the reader's run cold, warm and warm beside a busy core: ``[(name, first, last), ...]``."""
+    args = READER_RUN if args is None else args
+    with tempfile.TemporaryDirectory(prefix="fastnet-cache-") as cache:
+        cold = run_timed(args, cache)
+        warm = run_timed(args, cache)
+        with busy_core():
+            busy = run_timed(args, cache)
+    return [("empty compile cache", *cold[:2]), ("warm cache", *warm[:2]), ("warm cache, one core busy", *busy[:2])]
+
+
+def reader_runs_table(runs):
+    """The reader's runs as a Markdown table."""
+    lines = ["| `python -m fastnet` | first epoch line | last line |", "|---|---|---|"]
+    lines += [f"| {name} | {first:.1f} s | {last:.1f} s |" for name, first, last in runs]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""How fastnet compiles its kernels: ``kernel`` is numba's ``njit`` with fastnet's options.
+"""How fastnet compiles its kernels: ``kernel`` is numba's ``njit`` with fastnet's options, and
+``compile_notice`` says so when a first compile makes the user wait.
 
 - A compile cache on disk where numba can keep one. numba caches compiled kernels next to the
   source or in the user's cache directory; when neither can be written (a read-only install with
@@ -8,6 +9,10 @@
   by zero, but under Python's error model every division carries a test and an exception path,
   and a loop with an exit in it is not vectorised: the sigmoid's loop ran 5x slower for it.
 """
+
+import sys
+import threading
+from contextlib import contextmanager
 
 from numba import njit
 
@@ -32,3 +37,22 @@ def kernel(function=None, **options):
     """``@kernel`` or ``@kernel(nogil=True, ...)``: ``njit`` with the cache and NumPy's error model."""
     decorate = njit(cache=CACHE, error_model="numpy", **options)
     return decorate if function is None else decorate(function)
+
+
+COMPILE_NOTICE_AFTER = 1.5  # seconds: loading compiled kernels from the cache takes less, compiling them more
+COMPILE_NOTICE = (
+    "fastnet: compiling its kernels for this machine, once (about 5 to 20 s); later runs load them from the cache"
+)
+
+
+@contextmanager
+def compile_notice():
+    """Say on stderr, in one line, that a first compile is under way if the block runs longer than
+    ``COMPILE_NOTICE_AFTER`` (so that a first run never looks hung; nothing when the cache is warm)."""
+    timer = threading.Timer(COMPILE_NOTICE_AFTER, lambda: print(COMPILE_NOTICE, file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

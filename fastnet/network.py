@@ -13,17 +13,16 @@ reader's method exactly where the book's code calls it, per mini-batch or per ex
 fastnet's compiled versions of everything else underneath.
 """
 
-import random
-from contextlib import contextmanager
-
 import numpy as np
 
 from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
 from .arrays import book_pairs, is_array_pair, labels_of, one_hot_targets, sparse_rows
 from .layout import layer, pack, unpack
+from .jit import compile_notice
 from .overrides import overridden, warn_override
-from .training import Training, backprop_rows, count_correct, one_step, outputs
+from .sgd import BookRun, CompiledRun, Scorer
+from .training import backprop_rows, count_correct, one_step, outputs
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
@@ -79,23 +78,30 @@ class Network:
         threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
         validation.parameters(self)
         training = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
-        score = self._scorer(self._test_set(test_data))
+        test = self._test_set(test_data)
         own = overridden(self, Network, TRAINING_METHODS)
         if own:
             warn_override(self, own, "SGD calls them for each mini-batch as the book's code does, slower than "
                           "fastnet's compiled epoch")
-            train = self._sgd_per_mini_batch(training, mini_batch_size, eta)
-        else:
-            train = self._sgd_compiled(training_data, training, mini_batch_size, eta, threads)
+        with compile_notice():
+            score = self._scorer(test)
+            if own:
+                run = BookRun(self, training, mini_batch_size, lambda mini_batch: self.update_mini_batch(mini_batch, eta))
+            else:
+                step = kernels.Step(eta, 1.0, kernels.QUADRATIC)
+                sync = bool(overridden(self, Network, EVALUATION_METHODS))
+                run = CompiledRun(self, training_data, training, mini_batch_size, step, threads, sync)
         scores = []
-        with train as (epoch, current):
+        try:
             for j in range(epochs):
-                epoch()
+                run.epoch()
                 if score is None:
                     log(f"Epoch {j} complete")
                 else:
-                    scores.append(score(current()))
+                    scores.append(score(run.params()))
                     log(f"Epoch {j}: {scores[-1]} / {score.n}")
+        finally:
+            run.finish()
         return scores
 
     def update_mini_batch(self, mini_batch, eta):
@@ -177,7 +183,7 @@ class Network:
         """A function of the packed ``Params`` that scores them on ``test`` (None without test data).
 
         It calls ``self.evaluate`` as the book's ``SGD`` does when the reader replaced ``evaluate``
-        or ``feedforward``; otherwise it runs fastnet's batched evaluation on data converted once.
+        or ``feedforward``; otherwise it is fastnet's batched evaluation on data converted once.
         """
         if test is None:
             return None
@@ -186,59 +192,11 @@ class Network:
             warn_override(self, own, "SGD scores each epoch by calling them, one test example at a time")
             data = test.items if test.items is not None else book_pairs(test.X, test.T)
             score = lambda params: self.evaluate(data)  # noqa: E731 (``weights`` are up to date)
-        else:
-            inputs, labels = sparse_rows(test.X, self.dtype), labels_of(test.T)
-            score = lambda params: count_correct(params, inputs, labels)  # noqa: E731
-        score.n = len(test.X)
+            score.n = len(test.X)
+            return score
+        score = Scorer(sparse_rows(test.X, self.dtype), labels_of(test.T))
+        score.prepare(self._params())
         return score
-
-    @contextmanager
-    def _sgd_compiled(self, training_data, training, mini_batch_size, eta, threads):
-        """Yield ``(epoch, current)``: run one epoch on the compiled engine (one compiled call, the data
-        converted once), and the parameters as they now stand.
-
-        The parameters stay packed between epochs (``weights`` and ``biases`` are brought up to date
-        before a reader's ``evaluate`` runs, and at the end); a list ``training_data`` is left in
-        the order the book's in-place shuffles give it.
-        """
-        engine = Training(self._params(), training.X, training.T, threads)
-        step = kernels.Step(eta, 1.0, kernels.QUADRATIC)
-        sync = bool(overridden(self, Network, EVALUATION_METHODS))
-
-        def epoch():
-            engine.epoch(mini_batch_size, step)
-            if sync:
-                self.weights, self.biases = unpack(engine.params)
-
-        try:
-            yield epoch, lambda: engine.params
-        finally:
-            self.weights, self.biases = unpack(engine.params)
-            if isinstance(training_data, list):
-                training_data[:] = [training_data[i] for i in engine.order]
-
-    @contextmanager
-    def _sgd_per_mini_batch(self, training, mini_batch_size, eta):
-        """Yield ``(epoch, current)`` for epochs the book's way, for a reader's own training methods:
-        shuffle the list, then ``self.update_mini_batch`` on each mini-batch.
-
-        If an epoch fails (Ctrl-C, or an error in the reader's code), the network, the list's order
-        and ``random``'s state go back to where that epoch began, and the error reaches the caller.
-        """
-        items = training.items if training.items is not None else book_pairs(training.X, training.T)
-
-        def epoch():
-            saved = [w.copy() for w in self.weights], [b.copy() for b in self.biases], items[:], random.getstate()
-            try:
-                random.shuffle(items)
-                for k in range(0, len(items), mini_batch_size):
-                    self.update_mini_batch(items[k : k + mini_batch_size], eta)
-            except BaseException:
-                self.weights, self.biases, items[:] = saved[0], saved[1], saved[2]
-                random.setstate(saved[3])
-                raise
-
-        yield epoch, self._params
 
 
 def load(path):

@@ -117,6 +117,12 @@ class Training:
                 choice.record(threads, count, time.perf_counter() - start)
                 done += count
 
+    def prepare(self, mini_batch_size):
+        """Compile (or load from the cache) what the epochs will run: the steps, and the shuffle (of
+        nothing, which draws no random number)."""
+        self._run_for(mini_batch_size)
+        shuffle_in_place(np.arange(0))
+
     def threads(self, mini_batch_size):
         """The thread count the steps of this mini-batch size run on now."""
         return self._run_for(mini_batch_size)[0].chosen

@@ -41,7 +41,8 @@ def test_options_reach_the_run_as_the_same_call_through_the_api(data_dir, tmp_pa
     """--eta, --mini-batch-size, --epochs, --sizes, --dtype, --seed and --train-size each reach SGD."""
     model = tmp_path / "model.npz"
     argv = ["train", "--sizes", "784,9,10", "--epochs", "2", "--mini-batch-size", "7", "--eta", "0.5",
-            "--dtype", "float32", "--seed", "5", "--train-size", "300", "--save", str(model), "--data", str(data_dir)]
+            "--dtype", "float32", "--seed", "5", "--train-size", "300", "--save", str(model), "--data", str(data_dir),
+            "--threads", "2"]
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Training 784-9-10 (float32) on 300 images: 2 epochs, mini-batch 7, eta 0.5"
@@ -88,6 +89,7 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(data_dir, tmp_path, capsy
         (["--eta", "fast"], "argument --eta: expected a positive number, got 'fast'"),
         (["--eta", "inf"], "argument --eta: expected a finite number > 0, got inf"),
         (["--mini-batch-size", "-3"], "argument --mini-batch-size: expected a whole number >= 1, got -3"),
+        (["--threads", "0"], "argument --threads: expected a whole number >= 1, got 0"),
         (["--sizes", "784,30"], "argument --sizes: expected positive sizes from 784"),
         (["--sizes", "784,x,10"], "argument --sizes: expected comma-separated whole numbers like 784,100,10, got '784,x,10'"),
         (["--sizes", "784,0,10"], "argument --sizes: expected positive sizes from 784"),
@@ -148,6 +150,13 @@ def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkey
 
     monkeypatch.setattr(fastnet.bench, "CASES", [([784, 5, 10], 10), ([784, 4, 3, 10], 1)])
     monkeypatch.setattr(fastnet.bench, "REFERENCE_IMAGES", 50)
+    calls = []
+
+    def run_timed(args, cache):  # the reader's runs are timed for real by benchmarks/test_reader_runs.py
+        calls.append(cache)
+        return 2.0 * len(calls), 3.0 * len(calls), "", ""
+
+    monkeypatch.setattr(fastnet.bench, "run_timed", run_timed)
     assert cli.main(["bench", "--repeats", "1", "--data", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("fastnet bench: ") and "median of 1 epochs of 50,000 images" in out
@@ -156,6 +165,13 @@ def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkey
         ("| 784-5-10, mini-batch 10", "float64"), ("| 784-5-10, mini-batch 10", "float32"),
         ("| 784-4-3-10, mini-batch 1", "float64"), ("| 784-4-3-10, mini-batch 1", "float32"),
     ]
+    assert out.splitlines()[-4:] == [
+        "|---|---|---|",
+        "| empty compile cache | 2.0 s | 3.0 s |",
+        "| warm cache | 4.0 s | 6.0 s |",
+        "| warm cache, one core busy | 6.0 s | 9.0 s |",
+    ]
+    assert len(set(calls)) == 1  # the same cache: empty at first, warm after
     for _, _, threads, fast, reference, speedup in rows:
         assert int(threads) == 1  # steps this small never start threads
         ratio = float(reference) / float(fast)  # from the printed (rounded) times
@@ -174,6 +190,7 @@ def test_the_entry_points_train_and_report_errors(data_dir, entry):
     job = run_fastnet(entry + ["--sizes", "784,10", "--epochs", "1", "--train-size", "50", "--seed", "0"], data_dir)
     out, err = job.communicate(timeout=300)
     assert job.returncode == 0, err
+    assert err == ""  # the kernels are in the cache by now: no compile notice
     assert out.splitlines()[0] == "Training 784-10 (float64) on 50 images: 1 epochs, mini-batch 10, eta 3.0"
     assert out.splitlines()[1].startswith("Epoch 0: ") and out.splitlines()[2].startswith("Best: ")
     job = run_fastnet(entry + ["--eta", "0"], data_dir)
@@ -192,3 +209,18 @@ def test_ctrl_c_stops_with_exit_code_130_and_one_line(data_dir):
     out, err = job.communicate(timeout=300)
     assert job.returncode == 130
     assert err == "fastnet: interrupted\n"
+
+
+def test_a_long_compile_is_announced_once_on_stderr(monkeypatch, capsys):
+    import time
+
+    from fastnet import jit
+
+    monkeypatch.setattr(jit, "COMPILE_NOTICE_AFTER", 0.2)
+    with jit.compile_notice():
+        time.sleep(0.6)  # as long as a compile
+    with jit.compile_notice():
+        pass  # as short as loading from the cache
+    time.sleep(0.3)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == jit.COMPILE_NOTICE + "\n"
