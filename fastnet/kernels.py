@@ -91,8 +91,8 @@ class Work(NamedTuple):
 @kernel
 def _terms(net, data, l, rows, stride, terms):
     """Where the inputs to layer l lie, as terms of a sum: for example e, term k < terms[2, e] is
-    coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k. Fills and
-    returns the first len(rows) columns of ``terms``.
+    coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k. Fills the
+    first len(rows) columns of ``terms``.
 
     The first layer's terms are the input's non-zero pixels: positions in ``data.indices`` and
     ``data.values``. A later layer's are its real neurons: positions in ``all_rows`` (0, 1, 2, ...)
@@ -104,12 +104,11 @@ def _terms(net, data, l, rows, stride, terms):
             terms[0, e], terms[1, e], terms[2, e] = first, first, data.indptr[rows[e] + 1] - first
         else:
             terms[0, e], terms[1, e], terms[2, e] = 0, e * stride + net.b_off[l - 1], net.sizes[l]
-    return terms[:, : len(rows)]
 
 
 @kernel
-def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, first, last):
-    """For each example e: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the rows
+def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, m, first, last):
+    """For each example e < m: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the rows
     ``pitch`` apart, in the columns first:last (whole blocks).
 
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
@@ -117,7 +116,7 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, first, 
     """
     s = splat(W.dtype.type(scale))
     for j in range(first, last, LANES):
-        for e in range(terms.shape[1]):
+        for e in range(m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = odd = splat(W.dtype.type(0))
             for k in range(0, n - 1, 2):
@@ -129,14 +128,14 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, first, 
 
 
 @kernel
-def _subtract_outer(W, pitch, row_of, coeff, terms, scale, d, o, stride, first, last):
-    """For each example e in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
+def _subtract_outer(W, pitch, row_of, coeff, terms, m, scale, d, o, stride, first, last):
+    """For each example e < m in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
     rows ``pitch`` apart, in the columns first:last (whole blocks).
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
     for j in range(first, last, LANES):
-        for e in range(terms.shape[1]):
+        for e in range(m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             d_block = load(d, o + e * stride + j)
             for k in range(n):
@@ -177,11 +176,12 @@ def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, l
     ``rows``, in the columns first:last of the layer."""
     stride = net.b.size
     W, bias = net.wt[net.w_off[l] : net.w_off[l + 1]], net.b[net.b_off[l] : net.b_off[l + 1]]
-    here = _terms(net, data, l, rows, stride, terms)
+    m = len(rows)
+    _terms(net, data, l, rows, stride, terms)
     if l == 0:
-        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], data.indices, data.values, here, first, last)
+        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], data.indices, data.values, terms, m, first, last)
     else:
-        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], all_rows, act, here, first, last)
+        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], all_rows, act, terms, m, first, last)
     for e in range(len(rows)):
         mine = slice(e * stride + net.b_off[l] + first, e * stride + net.b_off[l] + last)
         _activate(act[mine], sp[mine])
@@ -260,12 +260,12 @@ def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, par
             _fold(W, pitch, net.sizes[l], s, first, last)
             s = 1.0
         scale[l] = s
-        here = _terms(net, data, l, rows, stride, terms)
+        _terms(net, data, l, rows, stride, terms)
         step_size = W.dtype.type(c / s)
         if l == 0:
-            _subtract_outer(W, pitch, data.indices, data.values, here, step_size, delta, net.b_off[l], stride, first, last)
+            _subtract_outer(W, pitch, data.indices, data.values, terms, m, step_size, delta, net.b_off[l], stride, first, last)
         else:
-            _subtract_outer(W, pitch, all_rows, act, here, step_size, delta, net.b_off[l], stride, first, last)
+            _subtract_outer(W, pitch, all_rows, act, terms, m, step_size, delta, net.b_off[l], stride, first, last)
 
 
 @kernel(nogil=True)
