@@ -52,7 +52,7 @@ def _bits_from_float64(typingctx, x):
     return types.int64(types.float64), codegen
 
 
-@kernel
+@kernel(inner=True)
 def exp_nonpositive(x):
     """exp(x) for float64 x <= 0 (NaN stays NaN), accurate to about one ulp, branch-free."""
     xc = UNDERFLOW if x < UNDERFLOW else x
@@ -78,7 +78,7 @@ def exp_nonpositive(x):
     return 0.0 if x < UNDERFLOW else scaled
 
 
-@kernel
+@kernel(inner=True)
 def logistic(z):
     """Return ``(sigma(z), sigma(-z))`` in float64 from one ``exp(-|z|)``, which never overflows."""
     e = exp_nonpositive(-abs(np.float64(z)))

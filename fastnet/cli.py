@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import sys
+import threading
 import time
 
 import numba
@@ -25,6 +26,7 @@ from . import mnist_loader
 from .baselines import average_darkness
 from .bench import reader_runs, reader_runs_table, scaling_table
 from .network import Network, load
+from .training import warm_up
 
 COMMANDS = ("train", "evaluate", "book", "bench")
 
@@ -144,6 +146,8 @@ def _seed(seed):
 
 def train(argv):
     args = train_parser().parse_args(argv)
+    compiling = threading.Thread(target=warm_up, args=(args.dtype,), daemon=True)
+    compiling.start()  # a first compile overlaps with reading the data (both mostly outside the GIL)
     training, _, test = mnist_loader.load_data(args.data)
     if args.train_size is not None:
         if args.train_size > len(training[1]):
@@ -160,6 +164,7 @@ def train(argv):
     scores = net.SGD(training, args.epochs, args.mini_batch_size, args.eta, test_data=test, log=_timed_log(),
                      threads=args.threads)
     total = time.perf_counter() - start
+    compiling.join()
     best = int(np.argmax(scores))
     n_test = len(test[1])
     print(f"Best: {scores[best]} / {n_test} ({100 * scores[best] / n_test:.2f}%) in epoch {best}; total {total:.1f} s")

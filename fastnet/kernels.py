@@ -88,7 +88,7 @@ class Work(NamedTuple):
     sync: np.ndarray  # int64 (threads.SYNC_SIZE,)
 
 
-@kernel
+@kernel(inner=True)
 def _terms(net, data, l, rows, stride, terms):
     """Where the inputs to layer l lie, as terms of a sum: for example e, term k < terms[2, e] is
     coefficient terms[1, e] + k times the W_l^T row named at position terms[0, e] + k. Fills the
@@ -106,7 +106,7 @@ def _terms(net, data, l, rows, stride, terms):
             terms[0, e], terms[1, e], terms[2, e] = 0, e * stride + net.b_off[l - 1], net.sizes[l]
 
 
-@kernel
+@kernel(inner=True)
 def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, m, first, last):
     """For each example e < m: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the rows
     ``pitch`` apart, in the columns first:last (whole blocks).
@@ -127,7 +127,7 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, m, firs
             store(out, o + e * stride + j, fma(s, add(even, odd), load(bias, j)))
 
 
-@kernel
+@kernel(inner=True)
 def _subtract_outer(W, pitch, row_of, coeff, terms, m, scale, d, o, stride, first, last):
     """For each example e < m in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
     rows ``pitch`` apart, in the columns first:last (whole blocks).
@@ -143,13 +143,13 @@ def _subtract_outer(W, pitch, row_of, coeff, terms, m, scale, d, o, stride, firs
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
 
 
-@kernel
+@kernel(inner=True)
 def _smallest_normal(x):
     """The smallest normal number of ``x``'s dtype (float32 2^-126, float64 2^-1022)."""
     return x.dtype.type(2.0**-126 if x.itemsize == 4 else 2.0**-1022)
 
 
-@kernel
+@kernel(inner=True)
 def _activate(z, sp):
     """z <- sigma(z) and sp <- sigma'(z), in place, both from z, subnormal values as zero (a loop LLVM vectorises)."""
     tiny = _smallest_normal(z)
@@ -160,7 +160,7 @@ def _activate(z, sp):
         sp[i] = d if d >= tiny else 0
 
 
-@kernel
+@kernel(inner=True)
 def _share(width, part, parts):
     """Columns ``first:last`` of a layer ``width`` wide that share ``part`` of ``parts`` gets: whole
     blocks, in order, one more to each of the first ``blocks % parts`` shares (a one-block layer
@@ -170,7 +170,7 @@ def _share(width, part, parts):
     return first * LANES, (first + each + (part < more)) * LANES
 
 
-@kernel
+@kernel(inner=True)
 def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, last):
     """Layer l of the forward pass, a_{l+1} = sigma(W_l a_l + b_l) and sigma'(z), for every example of
     ``rows``, in the columns first:last of the layer."""
@@ -187,7 +187,7 @@ def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, l
         _activate(act[mine], sp[mine])
 
 
-@kernel
+@kernel(inner=True)
 def _backward(net, scale, Y, rule, rows, act, sp, delta):
     """The deltas of every example of ``rows`` from its activations: delta_L by ``rule``, then
     delta_l = (W_l^T delta_{l+1}) sigma'(z_l) layer by layer down to l = 1 (subnormal ones as zero).
@@ -228,7 +228,7 @@ def _backward(net, scale, Y, rule, rows, act, sp, delta):
                 delta[i] = d if abs(d) >= tiny else 0
 
 
-@kernel
+@kernel(inner=True)
 def _fold(W, pitch, rows, scale, first, last):
     """W <- scale W in the columns first:last of its ``rows`` rows."""
     s = splat(W.dtype.type(scale))
@@ -237,7 +237,7 @@ def _fold(W, pitch, rows, scale, first, last):
             store(W, k * pitch + j, mul(s, load(W, k * pitch + j)))
 
 
-@kernel
+@kernel(inner=True)
 def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, parts):
     """The step's update from the backprop of ``rows``, on share ``part`` of ``parts`` of every layer's
     columns: W_l <- decay W_l - (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta.

@@ -29,7 +29,7 @@ def shuffle_in_place(order):
     random.setstate((version, tuple(mt.tolist()) + (position,), gauss_next))
 
 
-@kernel
+@kernel(inner=True)
 def _twist(mt):
     """Generate the next 624 words of MT19937 state in place (CPython's ``genrand_uint32``)."""
     for k in range(_N):

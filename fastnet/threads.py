@@ -93,7 +93,7 @@ def _yield_core(typingctx):
     return types.none(), codegen
 
 
-@kernel
+@kernel(inner=True)
 def barrier(sync, parts, passed):
     """Wait until all ``parts`` shares have reached their barrier number ``passed`` (counting from 1).
 

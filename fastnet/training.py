@@ -17,7 +17,7 @@ import numpy as np
 
 from . import kernels
 from .arrays import one_hot_targets, sparse_rows
-from .layout import aligned_zeros
+from .layout import aligned_zeros, pack
 from .shuffle import shuffle_in_place
 from .simd import LANES
 from .threads import SYNC_SIZE, available_cpus, run_shares
@@ -208,3 +208,19 @@ def outputs(params, inputs, threads=None):
     work = make_work(params, FORWARD_CHUNK, threads, sets=threads)
     run_shares(kernels.feed_forward, (params, inputs, np.arange(rows), out, work), threads)
     return out
+
+
+def warm_up(dtype, input_dtype=np.float32):
+    """Compile (or load from the cache) what an SGD run in ``dtype`` on inputs of ``input_dtype`` uses,
+    on a network of one neuron: its kernels are the same specialisations as any network's.
+
+    ``fastnet train`` runs this on a thread of its own while it loads the data; an error is left for
+    the run itself to meet and report.
+    """
+    try:
+        params = pack([np.zeros((1, 1))], [np.zeros((1, 1))], dtype)
+        inputs = np.zeros((1, 1), dtype=input_dtype)
+        Training(params, inputs, np.zeros(1, dtype=np.int64), threads=1).prepare(1)
+        outputs(params, sparse_rows(inputs, dtype), threads=1)
+    except Exception:  # noqa: BLE001 (the run that follows reports it)
+        pass

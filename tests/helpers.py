@@ -2,6 +2,7 @@
 
 import random
 
+import numba
 import numpy as np
 
 
@@ -54,3 +55,9 @@ def random_examples(rng, sizes, n, sparsity=0.5, labels=False):
 
 
 SHAPES = [[2, 3, 1], [784, 10], [784, 30, 10], [784, 30, 30, 10], [5, 1], [1, 4, 2], [7, 16, 9, 3]]
+
+
+@numba.njit
+def run_kernel(kernel, *args):
+    """Call one of fastnet's inner kernels from a test: they are compiled without a Python wrapper."""
+    return kernel(*args)

@@ -17,7 +17,7 @@ import pytest
 
 import naive
 import fastnet
-from helpers import measured_close
+from helpers import measured_close, run_kernel
 from fastnet import arrays, kernels, layout, shuffle, simd, threads, training
 from fastnet.arrays import one_hot_targets, sparse_rows
 from fastnet.training import Training, make_work
@@ -81,7 +81,7 @@ def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
     scale = [1.0, 0.7, 1.9][seed]
     stride, offset = width + 2 * simd.LANES, simd.LANES  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
-    kernels._affine(out, offset, stride, W, width, bias, scale, row_of, coeff, terms, terms.shape[1], 0, width)
+    run_kernel(kernels._affine, out, offset, stride, W, width, bias, scale, row_of, coeff, terms, terms.shape[1], 0, width)
     got = out.reshape(len(counts), stride)
     want = naive.affine(W, width, bias, scale, row_of, coeff, terms)
     assert close("affine", dtype, got[:, offset : offset + width], want)
@@ -99,7 +99,7 @@ def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
     d.reshape(len(counts), stride)[:, offset : offset + width] = D
     scale = dtype(0.3)
     want = naive.subtract_outer(W.astype(np.float64), width, row_of, coeff, terms, float(scale), D)
-    kernels._subtract_outer(W, width, row_of, coeff, terms, terms.shape[1], scale, d, offset, stride, 0, width)
+    run_kernel(kernels._subtract_outer, W, width, row_of, coeff, terms, terms.shape[1], scale, d, offset, stride, 0, width)
     assert close("subtract_outer", dtype, W, want)
 
 
@@ -112,11 +112,11 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     row_of, coeff, terms = random_terms(rng, 5, [4, 6, 3], dense_coeffs=False)
     d = rng.standard_normal(3 * width)
     together = W.copy()
-    kernels._subtract_outer(together, width, row_of, coeff, terms, 3, 0.7, d, 0, width, 0, width)
+    run_kernel(kernels._subtract_outer, together, width, row_of, coeff, terms, 3, 0.7, d, 0, width, 0, width)
     one_by_one = W.copy()
     for e in range(3):
         one = terms[:, e : e + 1].copy()
-        kernels._subtract_outer(one_by_one, width, row_of, coeff, one, 1, 0.7, d, e * width, 0, 0, width)
+        run_kernel(kernels._subtract_outer, one_by_one, width, row_of, coeff, one, 1, 0.7, d, e * width, 0, 0, width)
     assert np.array_equal(together, one_by_one)
 
 
@@ -129,7 +129,7 @@ def test_activate_computes_both_from_z(dtype):
     """
     z = np.concatenate([np.linspace(-40, 40, 8001), [-800, -745.2, 0.0, 745.2, 800]]).astype(dtype)
     got_s, got_sp = z.copy(), np.empty_like(z)
-    kernels._activate(got_s, got_sp)
+    run_kernel(kernels._activate, got_s, got_sp)
     want_s, want_sp = naive.activate(z)
     tolerance = {np.float64: 5e-15, np.float32: 6e-7}[dtype]  # each value's own relative error: measured 4.8e-16 / 5.9e-8
     smallest_normal = np.finfo(dtype).tiny
@@ -166,9 +166,9 @@ def test_forward_layer_matches_naive(dtype, sizes, share):
     terms, all_rows = np.zeros((3, m), dtype=np.int64), np.arange(max(sizes), dtype=np.int32)
     inputs = X
     for l in range(len(sizes) - 1):
-        first, last = kernels._share(params.widths[l + 1], *share)
+        first, last = run_kernel(kernels._share, params.widths[l + 1], *share)
         before = act.copy()
-        kernels._forward_layer(params, params.scale, data, rows, act, sp, terms, all_rows, l, first, last)
+        run_kernel(kernels._forward_layer, params, params.scale, data, rows, act, sp, terms, all_rows, l, first, last)
         want_a, want_sp = naive.forward_layer(weights[l], biases[l], 0.8, inputs)
         got = act.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
         real = slice(first, min(last, sizes[l + 1]))
@@ -199,7 +199,7 @@ def test_backward_matches_naive(dtype, sizes, m, rule):
     rows = rng.integers(0, 8, m)
     delta = np.full(m * stride, np.nan, dtype=dtype)
     code = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY, "given": kernels.GIVEN}[rule]
-    kernels._backward(params, params.scale, Y, code, rows, act, sp, delta)
+    run_kernel(kernels._backward, params, params.scale, Y, code, rows, act, sp, delta)
 
     def per_layer(buffer):
         return [layout.layer(params, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
@@ -219,10 +219,10 @@ def test_deltas_that_would_be_subnormal_are_zero(dtype):
     act = rng.uniform(0.2, 0.8, stride).astype(dtype)
     sp = np.full(stride, tiny, dtype=dtype)  # sigma' the smallest normal: (a - y) sigma' with 0 < a - y < 1 underflows
     delta = np.full(stride, np.nan, dtype=dtype)
-    kernels._backward(params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
+    run_kernel(kernels._backward, params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
     assert np.all(delta == 0)
     sp[:] = dtype(0.25)
-    kernels._backward(params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
+    run_kernel(kernels._backward, params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
     assert np.count_nonzero(delta) == sum(sizes[1:])
 
 
@@ -232,7 +232,7 @@ def test_fold_scales_only_its_columns(dtype):
     width, pitch, rows = 3 * simd.LANES, 3 * simd.LANES + 8, 5
     W = rng.standard_normal(rows * pitch).astype(dtype)
     before = W.copy()
-    kernels._fold(W, pitch, rows, 0.37, simd.LANES, width)
+    run_kernel(kernels._fold, W, pitch, rows, 0.37, simd.LANES, width)
     grid, old = W.reshape(rows, pitch), before.reshape(rows, pitch)
     np.testing.assert_array_equal(grid[:, simd.LANES : width], (old[:, simd.LANES : width] * dtype(0.37)))
     np.testing.assert_array_equal(grid[:, : simd.LANES], old[:, : simd.LANES])
@@ -264,7 +264,7 @@ def test_update_matches_naive(dtype, sizes, decay, scale):
         D.append(d)
     scales = params.scale.copy()
     step = kernels.Step(0.8, decay, kernels.QUADRATIC)
-    kernels._update(params, scales, step, data, np.arange(m), act, delta, np.zeros((3, m), dtype=np.int64),
+    run_kernel(kernels._update, params, scales, step, data, np.arange(m), act, delta, np.zeros((3, m), dtype=np.int64),
                     np.arange(max(sizes), dtype=np.int32), 0, 1)
     params.scale[:] = scales
     got_w, got_b = layout.unpack(params)
@@ -279,7 +279,7 @@ def test_update_matches_naive(dtype, sizes, decay, scale):
 @pytest.mark.parametrize("parts", [1, 2, 3, 4, 7, 8, 16])
 def test_shares_split_a_layer_in_order(width, parts):
     """The shares cover every block once, in order, sizes differing by at most one block, larger first."""
-    got = [tuple(int(v) for v in kernels._share(width, part, parts)) for part in range(parts)]
+    got = [tuple(int(v) for v in run_kernel(kernels._share, width, part, parts)) for part in range(parts)]
     assert got == [naive.share(width, part, parts) for part in range(parts)]
     assert got[0][0] == 0 and got[-1][1] == width and all(a[1] == b[0] for a, b in zip(got, got[1:]))
 
