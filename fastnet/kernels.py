@@ -52,7 +52,7 @@ from .threads import barrier
 # How the output layer's delta comes from the target row y of an example:
 QUADRATIC = 0  # delta_L = (a_L - y) sigma'(z_L), the quadratic cost (chapter 1)
 CROSS_ENTROPY = 1  # delta_L = a_L - y, the cross-entropy cost (chapter 3)
-GIVEN = 2  # delta_L = y sigma'(z_L): y holds dC/da_L (a reader's own cost_derivative)
+GIVEN = 2  # delta_L = y: y holds the delta, computed by a reader's own cost (``fastnet.base``)
 
 FOLD_BELOW, FOLD_ABOVE = 0.5, 2.0  # a weight matrix's scale is folded back into it outside this range
 # Activations, sigma'(z) and deltas that would be subnormal (below the dtype's smallest normal number)
@@ -207,7 +207,7 @@ def _backward(net, scale, Y, rule, rows, act, sp, delta):
             elif rule == CROSS_ENTROPY:
                 d = a - y
             else:
-                d = y * s
+                d = y
             delta[out + j] = d if abs(d) >= tiny else 0
         for j in range(net.sizes[L], net.widths[L]):
             delta[out + j] = 0

@@ -17,12 +17,13 @@ import numpy as np
 
 from . import kernels, saving, validation
 from .activation import sigmoid, sigmoid_prime
-from .arrays import book_pairs, is_array_pair, labels_of, one_hot_targets, sparse_rows
-from .layout import layer, pack, unpack
+from .arrays import book_pairs, labels_of, sparse_rows
+from .base import SigmoidNetwork, print_line, quadratic_output_delta
 from .jit import compile_notice
+from .layout import unpack
 from .overrides import overridden, warn_override
 from .sgd import BookRun, CompiledRun, Scorer
-from .training import backprop_rows, count_correct, one_step, outputs
+from .training import count_correct, one_step
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
@@ -30,12 +31,7 @@ TRAINING_METHODS = ("update_mini_batch", "backprop", "cost_derivative")  # what 
 EVALUATION_METHODS = ("evaluate", "feedforward")  # what it calls to score an epoch
 
 
-def print_line(line):
-    """Print one of ``SGD``'s lines at once (flushed, so that a notebook shows each epoch as it ends)."""
-    print(line, flush=True)
-
-
-class Network:
+class Network(SigmoidNetwork):
     """A network with layer sizes ``sizes`` (input first), its parameters drawn as the book draws them."""
 
     def __init__(self, sizes, dtype=np.float64):
@@ -43,22 +39,11 @@ class Network:
 
         ``dtype`` is float64 (the book's arithmetic) or float32 (faster, same draws rounded).
         """
-        sizes = validation.sizes(sizes)
-        self.dtype = validation.dtype(dtype)
-        self.num_layers = len(sizes)
-        self.sizes = sizes
-        self.biases = [np.random.randn(n, 1).astype(self.dtype) for n in sizes[1:]]
+        self._set_sizes(sizes, dtype)
+        self.biases = [np.random.randn(n, 1).astype(self.dtype) for n in self.sizes[1:]]
         self.weights = [
-            np.random.randn(n_out, n_in).astype(self.dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            np.random.randn(n_out, n_in).astype(self.dtype) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])
         ]
-
-    def feedforward(self, a):
-        """Return the output for input ``a``: a column ``(n_0, 1)``, columns ``(n_0, k)`` or a vector ``(n_0,)``."""
-        validation.parameters(self)
-        a = validation.network_input(a, self.sizes[0])
-        columns = a.reshape(len(a), -1)
-        out = outputs(self._params(), sparse_rows(columns.T, self.dtype))
-        return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, *, log=print_line, threads=None):
         """Train by mini-batch stochastic gradient descent, printing the book's line after each epoch.
@@ -77,8 +62,8 @@ class Network:
         eta = validation.learning_rate("SGD", eta)
         threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
         validation.parameters(self)
-        training = validation.examples("SGD", "training_data", training_data, self.sizes[0], self.sizes[-1])
-        test = self._test_set(test_data)
+        training = self._data("SGD", "training_data", training_data)
+        test = self._optional_data("SGD", "test_data", test_data)
         own = overridden(self, Network, TRAINING_METHODS)
         if own:
             warn_override(self, own, "SGD calls them for each mini-batch as the book's code does, slower than "
@@ -108,10 +93,14 @@ class Network:
         """One gradient-descent step on the ``(x, y)`` pairs of ``mini_batch``: w -= (eta/m) sum of dC_x/dw."""
         eta = validation.learning_rate("update_mini_batch", eta)
         validation.parameters(self)
-        if overridden(self, Network, ("backprop", "cost_derivative")):
-            self._update_from_backprop(validation.pairs("update_mini_batch", "mini_batch", mini_batch), eta)
+        if overridden(self, Network, ("backprop", "cost_derivative")):  # the book's loop over self.backprop
+            mini_batch = validation.pairs("update_mini_batch", "mini_batch", mini_batch)
+            nabla_b, nabla_w = self._summed_gradients(mini_batch)
+            scale = eta / len(mini_batch)
+            self.weights = [(w - scale * nw).astype(self.dtype) for w, nw in zip(self.weights, nabla_w)]
+            self.biases = [(b - scale * nb).astype(self.dtype) for b, nb in zip(self.biases, nabla_b)]
             return
-        X, T, _ = validation.examples("update_mini_batch", "mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
+        X, T, _ = self._data("update_mini_batch", "mini_batch", mini_batch)
         params = self._params()
         one_step(params, X, T, kernels.Step(eta, 1.0, kernels.QUADRATIC))
         self.weights, self.biases = unpack(params)
@@ -122,23 +111,14 @@ class Network:
         dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T. The output
         layer's delta is ``cost_derivative(a_L, y) * sigma'(z_L)``.
         """
-        validation.parameters(self)
-        X, T, _ = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
-        params, rule = self._params(), kernels.QUADRATIC
-        if overridden(self, Network, ("cost_derivative",)):  # the reader's dC/da, as the book's backprop asks for it
-            a = outputs(params, sparse_rows(X, self.dtype)).reshape(-1, 1)
-            T, rule = validation.output_gradient(self.cost_derivative(a, y), self.sizes[-1]), kernels.GIVEN
-        act, delta = backprop_rows(params, X, T, rule)
-        inputs = [X[0].astype(self.dtype)] + [layer(params, act, 0, l) for l in range(self.num_layers - 2)]
-        deltas = [layer(params, delta, 0, l) for l in range(self.num_layers - 1)]
-        nabla_b = [d.reshape(-1, 1).copy() for d in deltas]
-        nabla_w = [np.outer(d, a) for d, a in zip(deltas, inputs)]
-        return nabla_b, nabla_w
+        if overridden(self, Network, ("cost_derivative",)):  # the reader's dC/da, where the book's backprop asks
+            return self._gradient(x, y, kernels.QUADRATIC, quadratic_output_delta(self.cost_derivative, y))
+        return self._gradient(x, y, kernels.QUADRATIC)
 
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""
         validation.parameters(self)
-        test = validation.examples("evaluate", "test_data", test_data, self.sizes[0], self.sizes[-1])
+        test = self._data("evaluate", "test_data", test_data)
         labels = labels_of(test.T)
         if overridden(self, Network, ("feedforward",)):  # the book's evaluate: one feedforward per example
             return sum(int(np.argmax(self.feedforward(x)) == label) for x, label in zip(test.X[:, :, None], labels))
@@ -152,32 +132,6 @@ class Network:
         """Write the network to ``path`` (a portable ``.npz``: sizes, dtype, weights, biases), atomically."""
         validation.parameters(self)
         saving.save(self, path)
-
-    def _params(self):
-        """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
-        return pack(self.weights, self.biases, self.dtype)
-
-    def _update_from_backprop(self, mini_batch, eta):
-        """The book's ``update_mini_batch``: sum ``self.backprop(x, y)`` over the examples, then step."""
-        nabla_b = [np.zeros(b.shape) for b in self.biases]
-        nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, y in mini_batch:
-            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
-            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
-            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
-        scale = eta / len(mini_batch)
-        self.weights = [(w - scale * nw).astype(self.dtype) for w, nw in zip(self.weights, nabla_w)]
-        self.biases = [(b - scale * nb).astype(self.dtype) for b, nb in zip(self.biases, nabla_b)]
-
-    def _test_set(self, test_data):
-        """``SGD``'s checked ``test_data``, or None when there is none: the book evaluates only ``if test_data``."""
-        if test_data is None:
-            return None
-        if not is_array_pair(test_data):
-            test_data = validation.read_pairs("SGD", "test_data", test_data)
-            if not test_data:
-                return None
-        return validation.examples("SGD", "test_data", test_data, self.sizes[0], self.sizes[-1])
 
     def _scorer(self, test):
         """A function of the packed ``Params`` that scores them on ``test`` (None without test data).

@@ -186,14 +186,15 @@ def examples(where, name, data, n_in, n_out):
     return Examples(X, _targets(where, label, [example[1] for example in items], n_out), items)
 
 
-def output_gradient(value, n_out):
-    """What a reader's ``cost_derivative`` returned, dC/da of the output layer, as a float row ``(1, n_out)``."""
-    gradient = _numeric_array("backprop", "cost_derivative(a, y)", value)
-    if gradient.shape not in ((n_out, 1), (n_out,)):
+def output_delta(value, n_out):
+    """A reader's output-layer delta (from their ``cost_derivative`` or cost's ``delta``) as a float row ``(1, n_out)``."""
+    delta = _numeric_array("backprop", "the output layer's delta", value)
+    if delta.shape not in ((n_out, 1), (n_out,)):
         raise ValueError(
-            f"backprop: cost_derivative(a, y) must return dC/da of shape ({n_out}, 1), got {_describe(gradient)}"
+            f"backprop: the output layer's delta (from your cost_derivative or cost.delta) must have shape "
+            f"({n_out}, 1), got {_describe(delta)}"
         )
-    return gradient.reshape(1, n_out).astype(np.float64)
+    return delta.reshape(1, n_out).astype(np.float64)
 
 
 def _numeric_array_shapes(values, n):
