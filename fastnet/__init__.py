@@ -1,12 +1,13 @@
-"""fastnet: the chapter-1 network of Nielsen's *Neural Networks and Deep Learning*, fast.
+"""fastnet: the networks of Nielsen's *Neural Networks and Deep Learning*, fast.
 
-``import fastnet as network`` and ``from fastnet import mnist_loader`` run the book's code unchanged.
+``import fastnet as network`` (chapter 1), ``import fastnet.network2 as network2`` (chapter 3) and
+``from fastnet import mnist_loader`` run the book's code unchanged.
 """
 
-from . import mnist_loader
+from . import mnist_loader, network2
 from .baselines import average_darkness
 from .network import Network, load, sigmoid, sigmoid_prime
 from .overrides import OverrideWarning
 
-__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "average_darkness", "OverrideWarning"]
+__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "network2", "average_darkness", "OverrideWarning"]
 __version__ = "0.1.0"

@@ -75,7 +75,7 @@ class Network(SigmoidNetwork):
             else:
                 step = kernels.Step(eta, 1.0, kernels.QUADRATIC)
                 sync = bool(overridden(self, Network, EVALUATION_METHODS))
-                run = CompiledRun(self, training_data, training, mini_batch_size, step, threads, sync)
+                run = CompiledRun(self, training, mini_batch_size, step, threads, sync)
         scores = []
         try:
             for j in range(epochs):

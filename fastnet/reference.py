@@ -1,10 +1,11 @@
-"""The book's chapter-1 algorithm in plain NumPy: the yardstick for fastnet's kernels.
+"""The book's algorithms in plain NumPy: the yardstick for fastnet's kernels.
 
 ``ReferenceNetwork`` does what the book's ``network.py`` does, step for step: per-example
 backpropagation on column vectors, gradients summed over a mini-batch, the in-place
 ``random.shuffle`` of the training list every epoch. ``backprop_matrix`` is the book's
-"fully matrix-based" variant that handles a whole mini-batch at once. Nothing here is tuned
-and nothing is slowed down: it is the plain way to write the math with NumPy.
+"fully matrix-based" variant that handles a whole mini-batch at once. ``ReferenceNetwork2`` is
+chapter 3's ``network2``: the cross-entropy cost, L2 weight decay and the monitors. Nothing here is
+tuned and nothing is slowed down: it is the plain way to write the math with NumPy.
 """
 
 import random
@@ -130,3 +131,117 @@ def backprop_matrix(weights, biases, X, Y):
         nabla_b[-l] = delta.sum(axis=1, keepdims=True)
         nabla_w[-l] = np.dot(delta, activations[-l - 1].T)
     return nabla_b, nabla_w
+
+
+def quadratic_cost(a, y):
+    """C = ||a - y||^2 / 2 for one example."""
+    return 0.5 * float(np.sum((a - y) ** 2))
+
+
+def cross_entropy_cost(a, y):
+    """C = sum of -y ln a - (1 - y) ln(1 - a), a term that is nan (0 ln 0) or infinite counting as nan_to_num of it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a))))
+
+
+class ReferenceNetwork2:
+    """Chapter 3's algorithm: ``cost`` is "quadratic" or "cross-entropy", weights decay by 1 - eta lmbda / n.
+
+    The parameters start as the book's ``network2`` draws them (every bias from N(0, 1), then every
+    weight from N(0, 1/n_in)); ``large_weight_initializer`` draws them again as chapter 1's do. ``SGD`` shuffles the
+    training list in place like chapter 1's, and after each epoch computes, in this order, the
+    training cost, the training accuracy, the evaluation cost and the evaluation accuracy that it is
+    asked for, printing each as the book does, then an empty line.
+    """
+
+    def __init__(self, sizes, cost="cross-entropy"):
+        self.num_layers = len(sizes)
+        self.sizes = list(sizes)
+        self.cost = cost
+        self._draw(lambda n_in: np.sqrt(n_in))
+
+    def large_weight_initializer(self):
+        self._draw(lambda n_in: 1.0)
+
+    def _draw(self, spread):
+        """Every bias from N(0, 1), then every weight from N(0, 1) divided by ``spread(n_in)``."""
+        self.biases = [np.random.randn(n, 1) for n in self.sizes[1:]]
+        self.weights = [np.random.randn(n_out, n_in) / spread(n_in) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
+
+    def feedforward(self, a):
+        for b, w in zip(self.biases, self.weights):
+            a = sigmoid(np.dot(w, a) + b)
+        return a
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None, monitor=()):
+        """Train; ``monitor`` names what to compute after each epoch ("training cost", "training accuracy",
+        "evaluation cost", "evaluation accuracy"). Returns the four lists in the book's order."""
+        n = len(training_data)
+        results = {name: [] for name in ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy")}
+        for j in range(epochs):
+            random.shuffle(training_data)
+            for k in range(0, n, mini_batch_size):
+                self.update_mini_batch(training_data[k : k + mini_batch_size], eta, lmbda, n)
+            print(f"Epoch {j} training complete")
+            for name in ("training cost", "training accuracy", "evaluation cost", "evaluation accuracy"):
+                if name in monitor:
+                    data = training_data if name.startswith("training") else evaluation_data
+                    value = self.total_cost(data, lmbda) if name.endswith("cost") else self.accuracy(data)
+                    results[name].append(value)
+                    which = name.split()[0]
+                    if name.endswith("cost"):
+                        print(f"Cost on {which} data: {value}")
+                    else:
+                        print(f"Accuracy on {which} data: {value} / {len(data)}")
+            print()
+        return tuple(results[name] for name in ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy"))
+
+    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+        """w <- (1 - eta lmbda / n) w - (eta/m) sum of the examples' dC/dw; b <- b - (eta/m) sum of dC/db."""
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        decay, step = 1 - eta * (lmbda / n), eta / len(mini_batch)
+        self.weights = [decay * w - step * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - step * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def backprop(self, x, y):
+        """The gradient of C_x; the output delta is a - y for cross-entropy, (a - y) sigma'(z) for quadratic."""
+        activations, zs = [x], []
+        for b, w in zip(self.biases, self.weights):
+            zs.append(np.dot(w, activations[-1]) + b)
+            activations.append(sigmoid(zs[-1]))
+        delta = activations[-1] - y
+        if self.cost == "quadratic":
+            delta = delta * sigmoid_prime(zs[-1])
+        nabla_b = [None] * len(self.biases)
+        nabla_w = [None] * len(self.weights)
+        for l in range(1, self.num_layers):
+            if l > 1:
+                delta = np.dot(self.weights[-l + 1].T, delta) * sigmoid_prime(zs[-l])
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].T)
+        return nabla_b, nabla_w
+
+    def _target(self, y):
+        """A one-hot column for an integer label, else y."""
+        if np.ndim(y) == 0:
+            e = np.zeros((self.sizes[-1], 1))
+            e[int(y)] = 1.0
+            return e
+        return y
+
+    def accuracy(self, data):
+        """How many examples have their largest output equal to the desired digit (a label or one-hot y)."""
+        return sum(int(np.argmax(self.feedforward(x)) == (y if np.ndim(y) == 0 else np.argmax(y))) for x, y in data)
+
+    def total_cost(self, data, lmbda):
+        """The mean cost over ``data`` plus (lmbda / 2 len(data)) times the sum of the squared weights."""
+        fn = quadratic_cost if self.cost == "quadratic" else cross_entropy_cost
+        cost = 0.0
+        for x, y in data:
+            cost += fn(self.feedforward(x), self._target(y)) / len(data)
+        return cost + 0.5 * (lmbda / len(data)) * sum(float(np.sum(w * w)) for w in self.weights)

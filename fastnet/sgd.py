@@ -21,13 +21,16 @@ from .training import Training, count_correct
 class CompiledRun:
     """Epochs of ``net`` (its ``weights``, ``biases`` and ``dtype``) on the compiled engine.
 
-    The parameters stay packed between epochs; ``weights`` and ``biases`` are brought up to date
-    after every epoch when ``sync`` (a reader's own scoring method will read them), and at the end.
+    The parameters stay packed between epochs. The list of examples (``examples.items``: the
+    caller's own list, or the copy made of other iterables) is left in the book's shuffled order at
+    the end, and ``weights``, ``biases`` and that order are brought up to date after every epoch
+    when ``sync``: a reader's own scoring method is about to read them.
     """
 
-    def __init__(self, net, training_data, examples, mini_batch_size, step, threads=None, sync=False):
-        self.net, self.training_data, self.mini_batch_size, self.step, self.sync = (
-            net, training_data, mini_batch_size, step, sync)
+    def __init__(self, net, examples, mini_batch_size, step, threads=None, sync=False):
+        self.net, self.mini_batch_size, self.step, self.sync = net, mini_batch_size, step, sync
+        self.items = examples.items
+        self.original = None if examples.items is None else list(examples.items)
         self.engine = Training(pack(net.weights, net.biases, net.dtype), examples.X, examples.T, threads)
         self.engine.prepare(mini_batch_size)
 
@@ -35,17 +38,17 @@ class CompiledRun:
         """Shuffle, then one SGD step per mini-batch (Ctrl-C waits for the epoch to be whole)."""
         self.engine.epoch(self.mini_batch_size, self.step)
         if self.sync:
-            self.net.weights, self.net.biases = unpack(self.engine.params)
+            self.finish()
 
     def params(self):
         """The parameters as they now stand (``Params``)."""
         return self.engine.params
 
     def finish(self):
-        """Give the network its parameters back, and a list of training data its shuffled order."""
+        """Give the network its parameters back, and the list of examples its shuffled order."""
         self.net.weights, self.net.biases = unpack(self.engine.params)
-        if isinstance(self.training_data, list):
-            self.training_data[:] = [self.training_data[i] for i in self.engine.order]
+        if self.items is not None:
+            self.items[:] = [self.original[i] for i in self.engine.order]
 
 
 class BookRun:

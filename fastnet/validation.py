@@ -78,6 +78,23 @@ def learning_rate(where, value):
     return float(value)
 
 
+def regularisation(where, value):
+    """lmbda: a finite number of at least zero."""
+    if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: lmbda must be a number >= 0, got {_describe(value)}")
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{where}: lmbda must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def cost(value):
+    """A cost: a class or an instance with the book's ``fn(a, y)`` and ``delta(z, a, y)``."""
+    if not (callable(getattr(value, "fn", None)) and callable(getattr(value, "delta", None))):
+        raise TypeError(
+            f"Network: cost must be a cost like CrossEntropyCost or QuadraticCost (with fn and delta), got {_describe(value)}"
+        )
+
+
 def parameters(net):
     """``net.weights`` / ``net.biases`` (which users may edit or rebind) still fit ``net.sizes``."""
     sizes = net.sizes
