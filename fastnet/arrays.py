@@ -7,18 +7,37 @@ import numpy as np
 from .jit import kernel
 
 
+# Inputs with more than this fraction of non-zero entries are kept whole (``SparseRows.complete``):
+# the dense kernels then beat skipping the zeros (measured on this project's machines: see docs/).
+DENSE_INPUTS = 0.5
+
+
 class SparseRows(NamedTuple):
-    """Rows of an input matrix as CSR: row i's non-zero values are ``values[indptr[i]:indptr[i+1]]``."""
+    """Rows of an input matrix as CSR: row i's values are ``values[indptr[i]:indptr[i+1]]``, in the
+    columns ``indices`` of the same places. Mostly sparse inputs keep only their non-zero entries;
+    mostly dense ones are kept whole (``complete``: every row lists all its columns in order, and
+    ``indices`` is empty)."""
 
     indptr: np.ndarray  # int64 (n+1,)
-    indices: np.ndarray  # int32: column of each value
+    indices: np.ndarray  # int32: column of each value (empty when complete)
     values: np.ndarray  # the network's dtype
+    complete: bool
 
 
 def sparse_rows(X, dtype):
-    """CSR of the rows of ``X`` ``(n, n_0)``, keeping only the entries that are not zero, values in ``dtype``."""
+    """The rows of ``X`` ``(n, n_0)`` in ``dtype``: their non-zero entries, or all of them when more than
+    ``DENSE_INPUTS`` of the entries are not zero."""
     X = np.ascontiguousarray(X)
-    return SparseRows(*_compress(X.reshape(len(X), -1), np.empty(0, dtype=dtype)))
+    X = X.reshape(len(X), -1)
+    if X.size and np.count_nonzero(X) > DENSE_INPUTS * X.size:
+        indptr = np.arange(len(X) + 1, dtype=np.int64) * X.shape[1]
+        return SparseRows(indptr, np.empty(0, dtype=np.int32), X.astype(dtype).reshape(-1), True)
+    return SparseRows(*_compress(X, np.empty(0, dtype=dtype)), False)
+
+
+def no_rows(inputs):
+    """``inputs`` with no rows, of the same types (to compile a forward pass without running one)."""
+    return inputs._replace(indptr=inputs.indptr[:1], indices=inputs.indices[:0], values=inputs.values[:0])
 
 
 def is_array_pair(data):

@@ -30,7 +30,12 @@ The two big loops, z = W a + b and W -= c delta a^T, run one block (16 values) o
 time for the whole mini-batch: the block's sums stay in registers, and the weights it reads can
 stay in cache from one example to the next. Those loops take whole buffers and positions rather
 than slices (a numba slice costs a reference count), and ``terms`` says where each example's
-input to the layer lies.
+input to the layer lies. Where the inputs are dense (every layer after the first, and a first
+layer whose inputs are mostly not zero, ``SparseRows.complete``), the loops run on register tiles
+instead (``fastnet.simd.Tile``): the forward pass one block for ``TILE_BLOCKS`` examples at once,
+so that each weight block loaded serves them all, the update one block of ``TILE_BLOCKS`` weight
+rows, summed over the mini-batch in registers before it is subtracted (the book's fully
+matrix-based mini-batch); what is left over (the last few examples or rows) runs one at a time.
 
 A step can be shared among threads (``fastnet.threads``): each thread runs ``train_steps`` on its
 share, wide layers by columns and the rest by examples, meeting the others at a barrier between
@@ -46,7 +51,7 @@ import numpy as np
 
 from .activation import logistic
 from .jit import kernel
-from .simd import LANES, add, at, fma, load, mul, splat, store, total
+from .simd import LANES, TILE_BLOCKS, add, at, fma, load, load_each, mul, repeat, splat, spread, store, store_each, total
 from .threads import barrier
 
 # How the output layer's delta comes from the target row y of an example:
@@ -76,16 +81,35 @@ class Work(NamedTuple):
     """Work buffers for ``rows`` examples at a time (the kernels allocate nothing): activations and
     sigma'(z) in sets (``train_steps`` alternates between two, so that one step's update and the
     next step's forward pass never touch the same set; ``feed_forward`` gives each thread its own),
-    deltas, each thread's ``terms`` and copy of the weights' scales, the indices 0, 1, 2, ..., and
-    the threads' ``sync`` array."""
+    deltas, each thread's scratch (``Share``), the indices 0, 1, 2, ..., and the threads' ``sync``."""
 
     act: np.ndarray  # (sets, rows * b.size)
     sp: np.ndarray  # (sets, rows * b.size)
     delta: np.ndarray  # (rows * b.size,)
     terms: np.ndarray  # int64 (threads, 3, rows)
+    starts: np.ndarray  # int64 (threads, 8)
     scales: np.ndarray  # float64 (threads, L)
     all_rows: np.ndarray  # int32 (widest layer,): 0, 1, 2, ...
     sync: np.ndarray  # int64 (threads.SYNC_SIZE,)
+
+
+class Share(NamedTuple):
+    """One thread's scratch: where each example's terms lie, a tile's starts, the weights' scales it
+    follows, and the indices 0, 1, 2, ..."""
+
+    terms: np.ndarray
+    starts: np.ndarray
+    scale: np.ndarray
+    all_rows: np.ndarray
+
+
+TILE_FLOAT64, TILE_FLOAT32 = TILE_BLOCKS[8], TILE_BLOCKS[4]  # as constants numba can read
+
+
+@kernel(inner=True)
+def _tile_size(x):
+    """How many examples (or weight rows) a tile of ``x``'s dtype holds: ``TILE_BLOCKS``."""
+    return TILE_FLOAT64 if x.itemsize == 8 else TILE_FLOAT32
 
 
 @kernel(inner=True)
@@ -95,28 +119,30 @@ def _terms(net, data, l, rows, stride, terms):
     first len(rows) columns of ``terms``.
 
     The first layer's terms are the input's non-zero pixels: positions in ``data.indices`` and
-    ``data.values``. A later layer's are its real neurons: positions in ``all_rows`` (0, 1, 2, ...)
-    and in the flat activations (example e's row at ``e * stride``).
+    ``data.values`` (all of its pixels, in ``all_rows``, when the inputs are complete rows). A later
+    layer's are its real neurons: positions in ``all_rows`` (0, 1, 2, ...) and in the flat
+    activations (example e's row at ``e * stride``).
     """
     for e in range(len(rows)):
         if l == 0:
             first = data.indptr[rows[e]]
-            terms[0, e], terms[1, e], terms[2, e] = first, first, data.indptr[rows[e] + 1] - first
+            terms[0, e] = 0 if data.complete else first
+            terms[1, e], terms[2, e] = first, data.indptr[rows[e] + 1] - first
         else:
             terms[0, e], terms[1, e], terms[2, e] = 0, e * stride + net.b_off[l - 1], net.sizes[l]
 
 
 @kernel(inner=True)
-def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, m, first, last):
-    """For each example e < m: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the rows
-    ``pitch`` apart, in the columns first:last (whole blocks).
+def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, e0, m, first, last):
+    """For each example e0 <= e < m: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the
+    rows ``pitch`` apart, in the columns first:last (whole blocks).
 
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
     chains of fused multiply-adds in flight, and meet at the end.
     """
     s = splat(W.dtype.type(scale))
     for j in range(first, last, LANES):
-        for e in range(m):
+        for e in range(e0, m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = odd = splat(W.dtype.type(0))
             for k in range(0, n - 1, 2):
@@ -125,6 +151,26 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, m, firs
             if n % 2:
                 even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * pitch + j), even)
             store(out, o + e * stride + j, fma(s, add(even, odd), load(bias, j)))
+
+
+@kernel(inner=True)
+def _affine_tiles(out, o, stride, W, pitch, bias, scale, coeff, terms, tiles, n, starts, first, last):
+    """For the first ``tiles`` tiles of examples (E consecutive examples each): out[o + e * stride:] = bias +
+    scale * sum_k coeff[terms[1, e] + k] (W row k) over all n rows, in the columns first:last.
+
+    A tile's E sums of one block stay in registers while k runs: each block of W is loaded once for
+    E examples.
+    """
+    size = _tile_size(W)
+    s, zero = repeat(splat(W.dtype.type(scale))), repeat(splat(W.dtype.type(0)))
+    for t in range(0, tiles * size, size):
+        for q in range(size):
+            starts[q] = terms[1, t + q]
+        for j in range(first, last, LANES):
+            acc = zero
+            for k in range(n):
+                acc = fma(spread(coeff, starts, k), repeat(load(W, k * pitch + j)), acc)
+            store_each(out, o + t * stride + j, stride, fma(s, acc, repeat(load(bias, j))))
 
 
 @kernel(inner=True)
@@ -141,6 +187,23 @@ def _subtract_outer(W, pitch, row_of, coeff, terms, m, scale, d, o, stride, firs
             for k in range(n):
                 i = at(row_of, r + k) * pitch + j
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
+
+
+@kernel(inner=True)
+def _subtract_tiles(W, pitch, coeff, terms, m, tiles, scale, d, o, stride, starts, first, last):
+    """For the first ``tiles`` tiles of E weight rows: (W row k) -= scale sum_e coeff[terms[1, e] + k] d_e,
+    d_e = d[o + e * stride:], in the columns first:last: the mini-batch's sum for E rows of one block
+    stays in registers over its m examples, then goes into W with one rounding."""
+    size = _tile_size(W)
+    minus, zero = repeat(splat(-scale)), repeat(splat(W.dtype.type(0)))
+    for t in range(0, tiles * size, size):
+        for q in range(size):
+            starts[q] = t + q
+        for j in range(first, last, LANES):
+            acc = zero
+            for e in range(m):
+                acc = fma(spread(coeff, starts, terms[1, e]), repeat(load(d, o + e * stride + j)), acc)
+            store_each(W, t * pitch + j, pitch, fma(minus, acc, load_each(W, t * pitch + j, pitch)))
 
 
 @kernel(inner=True)
@@ -171,24 +234,42 @@ def _share(width, part, parts):
 
 
 @kernel(inner=True)
-def _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first, last):
+def _examples(m, part, parts, size):
+    """Examples ``lo:hi`` of m that share ``part`` of ``parts`` gets: whole tiles of ``size`` (the last one
+    may be short), so that which examples a dense layer computes in a tile never depends on how many
+    shares there are, and neither do the results' bits."""
+    tiles = -(-m // size)
+    return min(m, part * tiles // parts * size), min(m, (part + 1) * tiles // parts * size)
+
+
+@kernel(inner=True)
+def _dense(data, l):
+    """True when layer l's inputs are dense: every layer's after the first, and the first's when its
+    inputs are complete rows."""
+    return l > 0 or data.complete
+
+
+@kernel(inner=True)
+def _forward_layer(net, share, data, rows, act, sp, l, first, last):
     """Layer l of the forward pass, a_{l+1} = sigma(W_l a_l + b_l) and sigma'(z), for every example of
-    ``rows``, in the columns first:last of the layer."""
-    stride = net.b.size
+    ``rows``, in the columns first:last of the layer: dense inputs in tiles of examples, the rest
+    (and sparse inputs) one example at a time."""
+    stride, m, terms = net.b.size, len(rows), share.terms
     W, bias = net.wt[net.w_off[l] : net.w_off[l + 1]], net.b[net.b_off[l] : net.b_off[l + 1]]
-    m = len(rows)
+    coeff = data.values if l == 0 else act
     _terms(net, data, l, rows, stride, terms)
-    if l == 0:
-        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], data.indices, data.values, terms, m, first, last)
-    else:
-        _affine(act, net.b_off[l], stride, W, net.pitches[l], bias, scale[l], all_rows, act, terms, m, first, last)
-    for e in range(len(rows)):
-        mine = slice(e * stride + net.b_off[l] + first, e * stride + net.b_off[l] + last)
+    tiles = m // _tile_size(W) if _dense(data, l) else 0
+    pitch, o, scale = net.pitches[l], net.b_off[l], share.scale[l]
+    _affine_tiles(act, o, stride, W, pitch, bias, scale, coeff, terms, tiles, net.sizes[l], share.starts, first, last)
+    row_of = data.indices if l == 0 and not data.complete else share.all_rows
+    _affine(act, o, stride, W, pitch, bias, scale, row_of, coeff, terms, tiles * _tile_size(W), m, first, last)
+    for e in range(m):
+        mine = slice(e * stride + o + first, e * stride + o + last)
         _activate(act[mine], sp[mine])
 
 
 @kernel(inner=True)
-def _backward(net, scale, Y, rule, rows, act, sp, delta):
+def _backward(net, share, Y, rule, rows, act, sp, delta):
     """The deltas of every example of ``rows`` from its activations: delta_L by ``rule``, then
     delta_l = (W_l^T delta_{l+1}) sigma'(z_l) layer by layer down to l = 1 (subnormal ones as zero).
 
@@ -196,7 +277,7 @@ def _backward(net, scale, Y, rule, rows, act, sp, delta):
     blocks at a time (the padding of both is zero), times the scale; row k is read once for the
     whole mini-batch.
     """
-    L, m, stride = len(net.sizes) - 1, len(rows), net.b.size
+    L, m, stride, scale = len(net.sizes) - 1, len(rows), net.b.size, share.scale
     tiny = _smallest_normal(delta)
     for e in range(m):
         out = e * stride + net.b_off[L - 1]
@@ -238,14 +319,15 @@ def _fold(W, pitch, rows, scale, first, last):
 
 
 @kernel(inner=True)
-def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, parts):
+def _update(net, share, step, data, rows, act, delta, part, parts):
     """The step's update from the backprop of ``rows``, on share ``part`` of ``parts`` of every layer's
     columns: W_l <- decay W_l - (eta/m) sum_x delta a^T, b_l -= (eta/m) sum_x delta.
 
     The decay goes into the layer's scale; when the scale leaves [1/2, 2], this share folds it into
-    its columns of the matrix (every share reaches the same decision from the same numbers).
+    its columns of the matrix (every share reaches the same decision from the same numbers). Dense
+    inputs update in tiles of weight rows, the rows left over (and sparse inputs) one example at a time.
     """
-    m, stride = len(rows), net.b.size
+    m, stride, terms, scale = len(rows), net.b.size, share.terms, share.scale
     c = step.eta / m
     for l in range(len(net.sizes) - 1):
         first, last = _share(net.widths[l + 1], part, parts)
@@ -262,10 +344,18 @@ def _update(net, scale, step, data, rows, act, delta, terms, all_rows, part, par
         scale[l] = s
         _terms(net, data, l, rows, stride, terms)
         step_size = W.dtype.type(c / s)
-        if l == 0:
-            _subtract_outer(W, pitch, data.indices, data.values, terms, m, step_size, delta, net.b_off[l], stride, first, last)
-        else:
-            _subtract_outer(W, pitch, all_rows, act, terms, m, step_size, delta, net.b_off[l], stride, first, last)
+        coeff = data.values if l == 0 else act
+        if not _dense(data, l):
+            _subtract_outer(W, pitch, data.indices, coeff, terms, m, step_size, delta, net.b_off[l], stride, first, last)
+            continue
+        size = _tile_size(W)
+        tiles = net.sizes[l] // size
+        _subtract_tiles(W, pitch, coeff, terms, m, tiles, step_size, delta, net.b_off[l], stride, share.starts, first, last)
+        for e in range(m):  # the rows left over, one example at a time
+            terms[0, e] += tiles * size
+            terms[1, e] += tiles * size
+            terms[2, e] -= tiles * size
+        _subtract_outer(W, pitch, share.all_rows, coeff, terms, m, step_size, delta, net.b_off[l], stride, first, last)
 
 
 @kernel(nogil=True)
@@ -278,9 +368,9 @@ def train_steps(net, data, Y, order, first, last, m, step, work, part, parts):
     shares meet at a barrier after each phase. Returns False if the run was aborted.
     """
     L, stride = len(net.sizes) - 1, net.b.size
-    terms, all_rows, scale = work.terms[part], work.all_rows, work.scales[part]
+    share = Share(work.terms[part], work.starts[part], work.scales[part], work.all_rows)
     for l in range(L):  # every share follows the same scales in its own copy; share 0 writes them back
-        scale[l] = net.scale[l]
+        share.scale[l] = net.scale[l]
     wide = 0
     while wide < L and net.widths[wide + 1] // LANES >= parts:
         wide += 1
@@ -294,22 +384,22 @@ def train_steps(net, data, Y, order, first, last, m, step, work, part, parts):
                 return False
         for l in range(wide):
             first_column, last_column = _share(net.widths[l + 1], part, parts)
-            _forward_layer(net, scale, data, rows, act, sp, terms, all_rows, l, first_column, last_column)
+            _forward_layer(net, share, data, rows, act, sp, l, first_column, last_column)
             passed += 1
             if not barrier(work.sync, parts, passed):
                 return False
-        lo, hi = part * len(rows) // parts, (part + 1) * len(rows) // parts
+        lo, hi = _examples(len(rows), part, parts, _tile_size(act))
         mine = slice(lo * stride, hi * stride)
         for l in range(wide, L):
-            _forward_layer(net, scale, data, rows[lo:hi], act[mine], sp[mine], terms, all_rows, l, np.int64(0), net.widths[l + 1])
-        _backward(net, scale, Y, step.rule, rows[lo:hi], act[mine], sp[mine], work.delta[mine])
+            _forward_layer(net, share, data, rows[lo:hi], act[mine], sp[mine], l, np.int64(0), net.widths[l + 1])
+        _backward(net, share, Y, step.rule, rows[lo:hi], act[mine], sp[mine], work.delta[mine])
         passed += 1
         if not barrier(work.sync, parts, passed):
             return False
-        _update(net, scale, step, data, rows, act, work.delta, terms, all_rows, part, parts)
+        _update(net, share, step, data, rows, act, work.delta, part, parts)
     if part == 0:
         for l in range(L):
-            net.scale[l] = scale[l]
+            net.scale[l] = share.scale[l]
     return True
 
 
@@ -318,12 +408,14 @@ def feed_forward(net, data, order, out, work, part, parts):
     """Row e of ``out`` <- the network's output for input row order[e], for share ``part`` of ``parts``
     of the rows, ``work.act.shape[1] // b.size`` rows at a time in the thread's own buffers."""
     L, stride, n = len(net.sizes) - 1, net.b.size, out.shape[0]
-    act, sp, terms = work.act[part], work.sp[part], work.terms[part]
-    chunk, start, lo, hi = act.size // stride, net.b_off[L - 1], part * n // parts, (part + 1) * n // parts
+    act, sp = work.act[part], work.sp[part]
+    share = Share(work.terms[part], work.starts[part], net.scale, work.all_rows)
+    chunk, start = act.size // stride, net.b_off[L - 1]
+    lo, hi = _examples(n, part, parts, chunk)  # chunks of whole tiles
     for first in range(lo, hi, chunk):
         rows = order[first : min(first + chunk, hi)]
         for l in range(L):
-            _forward_layer(net, net.scale, data, rows, act, sp, terms, work.all_rows, l, np.int64(0), net.widths[l + 1])
+            _forward_layer(net, share, data, rows, act, sp, l, np.int64(0), net.widths[l + 1])
         for e in range(len(rows)):
             for i in range(out.shape[1]):
                 out[first + e, i] = act[e * stride + start + i]
@@ -337,6 +429,7 @@ def backprop(net, data, Y, rule, order, work):
     The per-example gradient is dC/db_l = delta_{l+1}, dC/dW_l = delta_{l+1} a_l^T.
     """
     act, sp = work.act[0], work.sp[0]
+    share = Share(work.terms[0], work.starts[0], net.scale, work.all_rows)
     for l in range(len(net.sizes) - 1):
-        _forward_layer(net, net.scale, data, order, act, sp, work.terms[0], work.all_rows, l, np.int64(0), net.widths[l + 1])
-    _backward(net, net.scale, Y, rule, order, act, sp, work.delta)
+        _forward_layer(net, share, data, order, act, sp, l, np.int64(0), net.widths[l + 1])
+    _backward(net, share, Y, rule, order, act, sp, work.delta)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import kernels, validation
 from .activation import sigmoid, sigmoid_prime
-from .arrays import book_pairs, labels_of, one_hot_targets, sparse_rows
+from .arrays import book_pairs, labels_of, no_rows, one_hot_targets, sparse_rows
 from .base import SigmoidNetwork, print_line
 from .jit import compile_notice
 from .layout import unpack
@@ -104,8 +104,7 @@ class _Scored:
 
     def prepare(self, params):
         """Compile the forward pass (on no inputs), so that a first compile happens before training."""
-        none = type(self.inputs)(self.inputs.indptr[:1], self.inputs.indices[:0], self.inputs.values[:0])
-        outputs(params, none, threads=1)
+        outputs(params, no_rows(self.inputs), threads=1)
 
     def cost_and_accuracy(self, net, params, lmbda, threads=None):
         """The book's ``total_cost`` and ``accuracy`` of the network ``params`` on this data, from one

@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 
-from .arrays import SparseRows, book_pairs
+from .arrays import book_pairs, no_rows
 from .layout import pack, unpack
 from .training import Training, count_correct
 
@@ -94,5 +94,4 @@ class Scorer:
 
     def prepare(self, params):
         """Compile the forward pass (on no inputs), so that a first compile happens before training."""
-        none = SparseRows(self.inputs.indptr[:1], self.inputs.indices[:0], self.inputs.values[:0])
-        count_correct(params, none, np.zeros(0, dtype=np.int64))
+        count_correct(params, no_rows(self.inputs), np.zeros(0, dtype=np.int64))

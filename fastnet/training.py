@@ -33,7 +33,7 @@ RECHECK_STEPS = 5000  # a choice is measured again after this many steps ...
 SLOWER = 1.3  # ... or as soon as a call runs this much slower per step than when it was chosen
 BETTER = 0.95  # several threads are chosen only when at least 5% faster than one
 FORWARD_ROWS_PER_THREAD = 4096  # a forward pass over many inputs (evaluate) shares them out from this many a thread
-FORWARD_CHUNK = 64  # inputs per pass through the layers in a forward pass over many
+FORWARD_CHUNK = 64  # inputs per pass through the layers in a forward pass over many (whole tiles of 1 to 8)
 
 
 def forced_threads():
@@ -153,6 +153,7 @@ def make_work(params, rows, threads, sets=2):
         aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
         aligned_zeros(size, params.b.dtype),
         np.zeros((threads, 3, rows), dtype=np.int64),
+        np.zeros((threads, 8), dtype=np.int64),
         np.ones((threads, len(params.scale))),
         np.arange(int(np.max(params.sizes)), dtype=np.int32),
         np.zeros(SYNC_SIZE, dtype=np.int64),

@@ -27,11 +27,14 @@ DTYPES = [np.float64, np.float32]
 TOL = {
     "affine": {np.float64: 1e-14, np.float32: 3e-6},  # measured 9.0e-16 / 2.7e-7
     "subtract_outer": {np.float64: 2e-15, np.float32: 7e-7},  # measured 1.7e-16 / 6.6e-8
-    "forward_layer": {np.float64: 1.5e-14, np.float32: 7e-6},  # measured 1.4e-15 / 6.9e-7
-    "forward_layer_sp": {np.float64: 1.5e-13, np.float32: 8e-5},  # each sigma'(z) on its own: 1.4e-14 / 7.9e-6
-    "backward": {np.float64: 7e-15, np.float32: 3e-6},  # measured 7.1e-16 / 2.9e-7
-    "update": {np.float64: 3e-15, np.float32: 1.5e-6},  # measured 2.6e-16 / 1.3e-7
-    "feed_forward": {np.float64: 7e-15, np.float32: 2.5e-6},  # measured 6.7e-16 / 2.5e-7
+    "forward_layer": {np.float64: 3e-14, np.float32: 1.5e-5},  # measured 2.7e-15 / 1.4e-6
+    "forward_layer_sp": {np.float64: 2.5e-13, np.float32: 2.5e-4},  # each sigma'(z) on its own: 2.3e-14 / 2.3e-5
+    # the same with complete inputs (784 terms to a sum, |z| up to 30):
+    "forward_layer complete": {np.float64: 4e-14, np.float32: 3e-5},  # measured 3.8e-15 / 3.0e-6
+    "forward_layer_sp complete": {np.float64: 5e-13, np.float32: 3.5e-4},  # measured 5.3e-14 / 3.5e-5
+    "backward": {np.float64: 7e-15, np.float32: 3e-6},  # measured 7.1e-16 / 2.6e-7
+    "update": {np.float64: 3e-15, np.float32: 2e-6},  # measured 3.2e-16 / 2.2e-7
+    "feed_forward": {np.float64: 5e-15, np.float32: 3e-6},  # measured 4.4e-16 / 2.9e-7
 }
 
 
@@ -81,7 +84,7 @@ def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
     scale = [1.0, 0.7, 1.9][seed]
     stride, offset = width + 2 * simd.LANES, simd.LANES  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
-    run_kernel(kernels._affine, out, offset, stride, W, width, bias, scale, row_of, coeff, terms, terms.shape[1], 0, width)
+    run_kernel(kernels._affine, out, offset, stride, W, width, bias, scale, row_of, coeff, terms, 0, terms.shape[1], 0, width)
     got = out.reshape(len(counts), stride)
     want = naive.affine(W, width, bias, scale, row_of, coeff, terms)
     assert close("affine", dtype, got[:, offset : offset + width], want)
@@ -140,6 +143,12 @@ def test_activate_computes_both_from_z(dtype):
         assert (~normal).any() and normal.any()
 
 
+def thread_share(params, m):
+    """One thread's scratch (``kernels.Share``) for m examples, following a copy of ``params``' scales."""
+    return kernels.Share(np.zeros((3, m), dtype=np.int64), np.zeros(8, dtype=np.int64), params.scale.copy(),
+                         np.arange(int(max(params.sizes)), dtype=np.int32))
+
+
 def twin_layers(dtype, sizes, seed, scale=1.0):
     """Random book-shaped weights and biases for ``sizes``, packed, with every scale set to ``scale``."""
     rng = np.random.default_rng(seed)
@@ -153,28 +162,33 @@ def twin_layers(dtype, sizes, seed, scale=1.0):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sizes", [[3, 1], [784, 100, 10], [5, 17, 33, 2], [9, 300, 64, 17]])
 @pytest.mark.parametrize("share", [(0, 1), (0, 2), (1, 2), (2, 3)])
-def test_forward_layer_matches_naive(dtype, sizes, share):
-    """Layer 0 from sparse inputs and layer 1 from the stored activations, in one share of the columns:
-    that share's outputs right, every other place of the buffer untouched (guards a share that
-    writes its neighbour's columns, and a first layer that reads the dense input)."""
-    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes) + share[0], scale=0.8)
-    m, stride = 3, params.b.size
-    X = np.where(rng.random((m, sizes[0])) < 0.3, rng.random((m, sizes[0])), 0).astype(dtype)
+@pytest.mark.parametrize("m, density", [(3, 0.3), (19, 0.3), (11, 0.9)])
+def test_forward_layer_matches_naive(dtype, sizes, share, m, density):
+    """Layer 0 from sparse (or, at density 0.9, complete) inputs and the later layers from the stored
+    activations, in one share of the columns: that share's outputs right, every other place of the
+    buffer untouched. 19 and 11 examples run whole tiles and examples left over (guards a tile that
+    mixes up its examples, a remainder dropped, a share that writes its neighbour's columns)."""
+    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes) + share[0] + m, scale=0.8)
+    stride = params.b.size
+    X = np.where(rng.random((m, sizes[0])) < density, rng.random((m, sizes[0])), 0).astype(dtype)
     X[1] = 0  # an input with no non-zero pixel
-    data, rows = sparse_rows(X, dtype), np.arange(m)
+    data, rows = sparse_rows(X, dtype), rng.permutation(m)  # the tiles' examples are rows of X in any order
+    assert data.complete == (density > 0.5)
+    X = X[rows]
     act, sp = np.full(m * stride, -7, dtype=dtype), np.full(m * stride, -7, dtype=dtype)
-    terms, all_rows = np.zeros((3, m), dtype=np.int64), np.arange(max(sizes), dtype=np.int32)
+    scratch = thread_share(params, m)
     inputs = X
     for l in range(len(sizes) - 1):
         first, last = run_kernel(kernels._share, params.widths[l + 1], *share)
         before = act.copy()
-        run_kernel(kernels._forward_layer, params, params.scale, data, rows, act, sp, terms, all_rows, l, first, last)
+        run_kernel(kernels._forward_layer, params, scratch, data, rows, act, sp, l, first, last)
         want_a, want_sp = naive.forward_layer(weights[l], biases[l], 0.8, inputs)
         got = act.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
         real = slice(first, min(last, sizes[l + 1]))
-        assert close("forward_layer", dtype, got[:, real], want_a[:, real])
+        kind = " complete" if data.complete else ""
+        assert close("forward_layer" + kind, dtype, got[:, real], want_a[:, real])
         got_sp = sp.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
-        assert close("forward_layer_sp", dtype, got_sp[:, real], want_sp[:, real], each=True)  # from z, not from a
+        assert close("forward_layer_sp" + kind, dtype, got_sp[:, real], want_sp[:, real], each=True)  # from z, not a
         changed = (act != before).reshape(m, stride)
         changed[:, params.b_off[l] + first : params.b_off[l] + last] = False
         assert not changed.any()
@@ -199,7 +213,7 @@ def test_backward_matches_naive(dtype, sizes, m, rule):
     rows = rng.integers(0, 8, m)
     delta = np.full(m * stride, np.nan, dtype=dtype)
     code = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY, "given": kernels.GIVEN}[rule]
-    run_kernel(kernels._backward, params, params.scale, Y, code, rows, act, sp, delta)
+    run_kernel(kernels._backward, params, thread_share(params, m), Y, code, rows, act, sp, delta)
 
     def per_layer(buffer):
         return [layout.layer(params, buffer.reshape(m, stride), slice(None), l) for l in range(len(sizes) - 1)]
@@ -219,10 +233,11 @@ def test_deltas_that_would_be_subnormal_are_zero(dtype):
     act = rng.uniform(0.2, 0.8, stride).astype(dtype)
     sp = np.full(stride, tiny, dtype=dtype)  # sigma' the smallest normal: (a - y) sigma' with 0 < a - y < 1 underflows
     delta = np.full(stride, np.nan, dtype=dtype)
-    run_kernel(kernels._backward, params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
+    scratch = thread_share(params, 1)
+    run_kernel(kernels._backward, params, scratch, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
     assert np.all(delta == 0)
     sp[:] = dtype(0.25)
-    run_kernel(kernels._backward, params, params.scale, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
+    run_kernel(kernels._backward, params, scratch, np.zeros((1, 4), dtype=dtype), kernels.QUADRATIC, np.arange(1), act, sp, delta)
     assert np.count_nonzero(delta) == sum(sizes[1:])
 
 
@@ -240,18 +255,22 @@ def test_fold_scales_only_its_columns(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("sizes", [[6, 10], [784, 30, 10], [5, 17, 33, 2]])
+@pytest.mark.parametrize("sizes", [[6, 10], [784, 30, 10], [5, 17, 33, 2], [20, 40, 3]])
 @pytest.mark.parametrize("decay, scale", [(1.0, 1.0), (0.9, 1.0), (0.9, 0.54), (0.0, 1.0), (-0.5, 1.0)])
-def test_update_matches_naive(dtype, sizes, decay, scale):
-    """One step's update of every layer, W = scale V against the book's decay W - (eta/m) sum delta a^T.
+@pytest.mark.parametrize("m, density", [(4, 0.4), (11, 0.9)])
+def test_update_matches_naive(dtype, sizes, decay, scale, m, density):
+    """One step's update of every layer, W = scale V against the book's decay W - (eta/m) sum delta a^T,
+    for sparse and complete inputs (dense layers update in tiles of rows, 17 and 33 leave rows over).
 
     Guards the weight decay (missing, applied twice, or lost when the scale is folded back in: 0.54
-    times 0.9 leaves [1/2, 2], as do a zero and a negative decay) and the biases' (never decayed).
+    times 0.9 leaves [1/2, 2], as do a zero and a negative decay), the biases' (never decayed), a
+    tile's rows mixed up, and rows left over.
     """
-    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes), scale=scale)
-    m, stride = 4, params.b.size
-    X = np.where(rng.random((m, sizes[0])) < 0.4, rng.random((m, sizes[0])), 0).astype(dtype)
+    rng, params, (weights, biases) = twin_layers(dtype, sizes, sum(sizes) + m, scale=scale)
+    stride = params.b.size
+    X = np.where(rng.random((m, sizes[0])) < density, rng.random((m, sizes[0])), 0).astype(dtype)
     data = sparse_rows(X, dtype)
+    assert data.complete == (density > 0.5)
     act = np.zeros(m * stride, dtype=dtype)
     delta = np.zeros(m * stride, dtype=dtype)
     A, D = [X], []
@@ -262,11 +281,10 @@ def test_update_matches_naive(dtype, sizes, decay, scale):
         delta.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + sizes[l + 1]] = d
         A.append(a)
         D.append(d)
-    scales = params.scale.copy()
+    scratch = thread_share(params, m)
     step = kernels.Step(0.8, decay, kernels.QUADRATIC)
-    run_kernel(kernels._update, params, scales, step, data, np.arange(m), act, delta, np.zeros((3, m), dtype=np.int64),
-                    np.arange(max(sizes), dtype=np.int32), 0, 1)
-    params.scale[:] = scales
+    run_kernel(kernels._update, params, scratch, step, data, np.arange(m), act, delta, 0, 1)
+    params.scale[:] = scratch.scale
     got_w, got_b = layout.unpack(params)
     for l in range(len(sizes) - 1):
         want_w, want_b = naive.update(weights[l], biases[l], scale, decay, 0.8, A[l], D[l])
@@ -333,6 +351,31 @@ def test_simd_primitives(dtype, i):
     assert np.array_equal(out[:n], fused)
     assert np.array_equal(out[n : 2 * n], x[i : i + n] + y[i : i + n])
     assert np.all(out[2 * n :] == 0)
+
+
+@numba.njit
+def _tile_primitives(x, starts, offset, out, first, step):
+    tile = simd.fma(simd.spread(x, starts, offset), simd.repeat(simd.load(x, 0)), simd.load_each(x, first, step))
+    simd.store_each(out, 0, step, tile)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tile_primitives(dtype):
+    """Block e of a tile: spread takes x[starts[e] + offset], repeat the same block every time,
+    load_each and store_each the block at first + e * step (and nothing else)."""
+    size = simd.TILE_BLOCKS[np.dtype(dtype).itemsize]
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(64 * size + 64).astype(dtype)
+    starts = rng.integers(0, 40, 8).astype(np.int64)
+    step = simd.LANES + 3
+    out = np.zeros(step * size + 5, dtype=dtype)
+    _tile_primitives(x, starts, 7, out, 20, step)
+    for e in range(size):
+        exact = np.array([float(Fraction(float(x[starts[e] + 7])) * Fraction(float(w)) + Fraction(float(v)))
+                          for w, v in zip(x[: simd.LANES], x[20 + e * step : 20 + e * step + simd.LANES])]).astype(dtype)
+        np.testing.assert_array_equal(out[e * step : e * step + simd.LANES], exact)
+        assert np.all(out[e * step + simd.LANES : (e + 1) * step] == 0)
+    assert np.all(out[size * step :] == 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
