@@ -87,7 +87,7 @@ class Work(NamedTuple):
     sp: np.ndarray  # (sets, rows * b.size)
     delta: np.ndarray  # (rows * b.size,)
     terms: np.ndarray  # int64 (threads, 3, rows)
-    starts: np.ndarray  # int64 (threads, 8)
+    starts: np.ndarray  # int64 (threads, 16): room for a tile's starts
     scales: np.ndarray  # float64 (threads, L)
     all_rows: np.ndarray  # int32 (widest layer,): 0, 1, 2, ...
     sync: np.ndarray  # int64 (threads.SYNC_SIZE,)

@@ -41,12 +41,14 @@ LANES = 16
 
 
 def _tile_blocks(itemsize):
-    """Blocks per tile (E) for floats of ``itemsize`` bytes: as many as fill half the vector registers with
-    accumulators (16 of AVX-512's or NEON's 32, 8 of AVX2's or SSE's 16), a power of two, at most 8.
+    """Blocks per tile (E) for floats of ``itemsize`` bytes: the largest divisor of 10 (the book's
+    mini-batch, and a divisor of its layer sizes 30 and 100) whose accumulators fit the vector
+    registers: at most 16 of AVX-512's or NEON's 32, at most 10 of AVX2's or SSE's 16.
 
-    Measured on the Xeon (AVX-512) for a 100 -> 100 layer's forward pass over 8 examples: E = 8 ran
-    at 57 GFLOP/s in float64 against 24 for the one-example loop; compiled for AVX2 (NUMBA_CPU_NAME=
-    haswell) E = 2 (float64) and 4 (float32) were fastest, and E = 4 in float64 spilled (7.6 GFLOP/s).
+    That is 5 (float64) and 10 (float32) blocks on AVX-512, 2 and 5 on AVX2. Measured on the Xeon
+    for a 100 -> 100 layer's forward pass: a tile of 8 float64 examples ran at 57 GFLOP/s against
+    24 for one example at a time; compiled for AVX2 (NUMBA_CPU_NAME=haswell), 2 float64 examples
+    ran at 29 GFLOP/s and 4 spilled registers (7.6 GFLOP/s).
     """
     if numba.config.CPU_NAME:  # numba compiles for a CPU the user named: assume AVX2's registers
         vector_bytes, registers = 32, 16
@@ -56,24 +58,37 @@ def _tile_blocks(itemsize):
         features = binding.get_host_cpu_features()
         vector_bytes, registers = (64, 32) if features.get("avx512f") else (32, 16) if features.get("avx2") else (16, 16)
     registers_per_block = max(1, LANES * itemsize // vector_bytes)
-    return 1 << (min(8, max(1, registers // 2 // registers_per_block)).bit_length() - 1)
+    accumulators = 16 if registers == 32 else 10
+    return max(e for e in (1, 2, 5, 10) if e * registers_per_block <= accumulators)
 
 
 TILE_BLOCKS = {8: _tile_blocks(8), 4: _tile_blocks(4)}  # by itemsize: float64, float32
 
 
 class Block(types.Type):
-    """numba type of a block of ``lanes`` floats of ``dtype`` (``LANES``, or a tile's ``TILE_BLOCKS`` x ``LANES``)."""
+    """numba type of a block of ``LANES`` floats of ``dtype``."""
 
-    def __init__(self, dtype, lanes=LANES):
+    def __init__(self, dtype):
         self.dtype = dtype
-        self.lanes = lanes
-        super().__init__(name=f"Block({dtype})" if lanes == LANES else f"Tile({dtype}, {lanes // LANES})")
+        self.lanes = LANES
+        super().__init__(name=f"Block({dtype})")
 
 
-def Tile(dtype):
-    """The numba type of a tile of ``dtype``: ``TILE_BLOCKS`` blocks."""
-    return Block(dtype, TILE_BLOCKS[dtype.bitwidth // 8] * LANES)
+class Tile(types.Type):
+    """numba type of ``TILE_BLOCKS`` blocks of ``dtype`` as one value (an LLVM array of vectors, each a
+    register-sized block: the tile never needs a shuffle across blocks)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.blocks = TILE_BLOCKS[dtype.bitwidth // 8]
+        super().__init__(name=f"Tile({dtype}, {self.blocks})")
+
+
+@register_model(Tile)
+class _TileModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        scalar = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.ArrayType(ir.VectorType(scalar, LANES), fe_type.blocks))
 
 
 @register_model(Block)
@@ -152,17 +167,28 @@ def splat(typingctx, x):
     return block(x), codegen
 
 
+def _each_block(builder, typ, args, operation):
+    """``operation(builder, *blocks)`` on blocks, or on a tile's blocks one by one."""
+    if isinstance(typ, Block):
+        return operation(builder, *args)
+    result = ir.Constant(args[0].type, ir.Undefined)
+    for e in range(typ.blocks):
+        parts = [builder.extract_value(a, e) for a in args]
+        result = builder.insert_value(result, operation(builder, *parts), e)
+    return result
+
+
 @intrinsic
 def fma(typingctx, a, b, c):
-    """``a * b + c`` lane by lane, rounded once."""
-    if not (isinstance(a, Block) and a == b == c):
+    """``a * b + c`` lane by lane (blocks or tiles), rounded once."""
+    if not (isinstance(a, (Block, Tile)) and a == b == c):
         return None
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(a)
-        name = f"llvm.fma.v{a.lanes}f{a.dtype.bitwidth}"
+        vector_type = ir.VectorType(context.get_value_type(a.dtype), LANES)
+        name = f"llvm.fma.v{LANES}f{a.dtype.bitwidth}"
         fused = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector_type, [vector_type] * 3), name)
-        return builder.call(fused, args)
+        return _each_block(builder, a, args, lambda b, x, y, z: b.call(fused, [x, y, z]))
 
     return a(a, b, c), codegen
 
@@ -172,11 +198,11 @@ def _lanewise(operation, name, doc):
     builder method) to two blocks lane by lane."""
 
     def typer(typingctx, a, b):
-        if not (isinstance(a, Block) and a == b):
+        if not (isinstance(a, (Block, Tile)) and a == b):
             return None
 
         def codegen(context, builder, signature, args):
-            return getattr(builder, operation)(*args)
+            return _each_block(builder, a, args, lambda b, x, y: getattr(b, operation)(x, y))
 
         return a(a, b), codegen
 
@@ -219,32 +245,26 @@ def _block_at(context, builder, array_type, data, index):
     return builder.bitcast(builder.gep(data, [index]), vector_type.as_pointer())
 
 
-def _part(builder, tile, lanes, e):
-    """Block e of a tile value."""
-    mask = ir.Constant(ir.VectorType(ir.IntType(32), LANES), list(range(e * LANES, (e + 1) * LANES)))
-    return builder.shuffle_vector(tile, tile, mask)
-
-
 @intrinsic
 def spread(typingctx, arr, starts, offset):
     """The tile whose block e is ``arr[starts[e] + offset]`` in every lane (``starts``: int64, one per block)."""
     if not (_is_float_vector(arr) and isinstance(starts, types.Array) and isinstance(offset, types.Integer)):
         return None
     tile = Tile(arr.dtype)
-    count = tile.lanes // LANES
 
     def codegen(context, builder, signature, args):
         data = context.make_array(arr)(context, builder, args[0]).data
         first = context.make_array(starts)(context, builder, args[1]).data
         shift = _index(context, builder, args[2], offset)
-        scalar = context.get_value_type(arr.dtype)
-        values = ir.Constant(ir.VectorType(scalar, count), ir.Undefined)
-        for e in range(count):
+        vector_type = ir.VectorType(context.get_value_type(arr.dtype), LANES)
+        everywhere = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+        value = ir.Constant(context.get_value_type(tile), ir.Undefined)
+        for e in range(tile.blocks):
             start = builder.load(builder.gep(first, [ir.Constant(ir.IntType(64), e)]))
-            value = builder.load(builder.gep(data, [builder.add(start, shift)]))
-            values = builder.insert_element(values, value, ir.Constant(ir.IntType(32), e))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), tile.lanes), [e for e in range(count) for _ in range(LANES)])
-        return builder.shuffle_vector(values, ir.Constant(values.type, ir.Undefined), mask)
+            scalar = builder.load(builder.gep(data, [builder.add(start, shift)]))
+            one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+            value = builder.insert_value(value, builder.shuffle_vector(one, one, everywhere), e)
+        return value
 
     return tile(arr, starts, offset), codegen
 
@@ -252,13 +272,15 @@ def spread(typingctx, arr, starts, offset):
 @intrinsic
 def repeat(typingctx, block):
     """The tile whose every block is ``block``."""
-    if not (isinstance(block, Block) and block.lanes == LANES):
+    if not isinstance(block, Block):
         return None
     tile = Tile(block.dtype)
 
     def codegen(context, builder, signature, args):
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), tile.lanes), [i % LANES for i in range(tile.lanes)])
-        return builder.shuffle_vector(args[0], args[0], mask)
+        value = ir.Constant(context.get_value_type(tile), ir.Undefined)
+        for e in range(tile.blocks):
+            value = builder.insert_value(value, args[0], e)
+        return value
 
     return tile(block), codegen
 
@@ -273,14 +295,11 @@ def load_each(typingctx, arr, first, step):
     def codegen(context, builder, signature, args):
         data = context.make_array(arr)(context, builder, args[0]).data
         at_, stride = _index(context, builder, args[1], first), _index(context, builder, args[2], step)
-        blocks = [builder.load(_block_at(context, builder, arr, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e)))),
-                               align=arr.dtype.bitwidth // 8) for e in range(tile.lanes // LANES)]
-        while len(blocks) > 1:  # join the blocks pairwise into one vector
-            blocks = [builder.shuffle_vector(blocks[i], blocks[i + 1],
-                                             ir.Constant(ir.VectorType(ir.IntType(32), 2 * blocks[i].type.count),
-                                                         list(range(2 * blocks[i].type.count))))
-                      for i in range(0, len(blocks), 2)]
-        return blocks[0]
+        value = ir.Constant(context.get_value_type(tile), ir.Undefined)
+        for e in range(tile.blocks):
+            where = _block_at(context, builder, arr, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e))))
+            value = builder.insert_value(value, builder.load(where, align=arr.dtype.bitwidth // 8), e)
+        return value
 
     return tile(arr, first, step), codegen
 
@@ -295,9 +314,9 @@ def store_each(typingctx, arr, first, step, tile):
     def codegen(context, builder, signature, args):
         data = context.make_array(arr)(context, builder, args[0]).data
         at_, stride = _index(context, builder, args[1], first), _index(context, builder, args[2], step)
-        for e in range(tile.lanes // LANES):
+        for e in range(tile.blocks):
             where = _block_at(context, builder, arr, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e))))
-            builder.store(_part(builder, args[3], tile.lanes, e), where, align=arr.dtype.bitwidth // 8)
+            builder.store(builder.extract_value(args[3], e), where, align=arr.dtype.bitwidth // 8)
         return context.get_dummy_value()
 
     return types.none(arr, first, step, tile), codegen

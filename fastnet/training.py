@@ -153,7 +153,7 @@ def make_work(params, rows, threads, sets=2):
         aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
         aligned_zeros(size, params.b.dtype),
         np.zeros((threads, 3, rows), dtype=np.int64),
-        np.zeros((threads, 8), dtype=np.int64),
+        np.zeros((threads, 16), dtype=np.int64),
         np.ones((threads, len(params.scale))),
         np.arange(int(np.max(params.sizes)), dtype=np.int32),
         np.zeros(SYNC_SIZE, dtype=np.int64),

@@ -145,7 +145,7 @@ def test_activate_computes_both_from_z(dtype):
 
 def thread_share(params, m):
     """One thread's scratch (``kernels.Share``) for m examples, following a copy of ``params``' scales."""
-    return kernels.Share(np.zeros((3, m), dtype=np.int64), np.zeros(8, dtype=np.int64), params.scale.copy(),
+    return kernels.Share(np.zeros((3, m), dtype=np.int64), np.zeros(16, dtype=np.int64), params.scale.copy(),
                          np.arange(int(max(params.sizes)), dtype=np.int32))
 
 
@@ -366,7 +366,7 @@ def test_tile_primitives(dtype):
     size = simd.TILE_BLOCKS[np.dtype(dtype).itemsize]
     rng = np.random.default_rng(size)
     x = rng.standard_normal(64 * size + 64).astype(dtype)
-    starts = rng.integers(0, 40, 8).astype(np.int64)
+    starts = rng.integers(0, 40, 16).astype(np.int64)
     step = simd.LANES + 3
     out = np.zeros(step * size + 5, dtype=dtype)
     _tile_primitives(x, starts, 7, out, 20, step)
