@@ -49,7 +49,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .activation import logistic
+from .activation import sigmoid_block
 from .jit import kernel
 from .simd import LANES, TILE_BLOCKS, add, at, fma, load, load_each, mul, repeat, splat, spread, store, store_each, total
 from .threads import barrier
@@ -213,14 +213,13 @@ def _smallest_normal(x):
 
 
 @kernel(inner=True)
-def _activate(z, sp):
-    """z <- sigma(z) and sp <- sigma'(z), in place, both from z, subnormal values as zero (a loop LLVM vectorises)."""
-    tiny = _smallest_normal(z)
-    for i in range(len(z)):
-        s, s_minus = logistic(z[i])
-        d = s * s_minus
-        z[i] = s if s >= tiny else 0
-        sp[i] = d if d >= tiny else 0
+def _activate(z, sp, first, last):
+    """z <- sigma(z) and sp <- sigma'(z) in place in the columns first:last (whole blocks), both from z,
+    subnormal values as zero (``activation.sigmoid_block``)."""
+    for j in range(first, last, LANES):
+        s, d = sigmoid_block(load(z, j))
+        store(z, j, s)
+        store(sp, j, d)
 
 
 @kernel(inner=True)
@@ -264,8 +263,7 @@ def _forward_layer(net, share, data, rows, act, sp, l, first, last):
     row_of = data.indices if l == 0 and not data.complete else share.all_rows
     _affine(act, o, stride, W, pitch, bias, scale, row_of, coeff, terms, tiles * _tile_size(W), m, first, last)
     for e in range(m):
-        mine = slice(e * stride + o + first, e * stride + o + last)
-        _activate(act[mine], sp[mine])
+        _activate(act, sp, e * stride + o + first, e * stride + o + last)
 
 
 @kernel(inner=True)

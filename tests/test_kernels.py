@@ -19,6 +19,7 @@ import naive
 import fastnet
 from helpers import measured_close, run_kernel
 from fastnet import arrays, kernels, layout, shuffle, simd, threads, training
+from fastnet.activation import logistic
 from fastnet.arrays import one_hot_targets, sparse_rows
 from fastnet.training import Training, make_work
 
@@ -123,6 +124,33 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     assert np.array_equal(together, one_by_one)
 
 
+@numba.njit
+def _logistic_lane_by_lane(z, s_out, sp_out):
+    tiny = z.dtype.type(2.0**-126 if z.itemsize == 4 else 2.0**-1022)
+    for i in range(len(z)):
+        s, s_minus = logistic(z[i])
+        d = s * s_minus
+        s_out[i] = s if s >= tiny else 0
+        sp_out[i] = d if d >= tiny else 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_sigmoid_of_a_block_is_logistic_lane_by_lane_bitwise(dtype):
+    """sigmoid_block reproduces the scalar ``logistic`` (which the public sigmoid uses) to the bit, NaN included,
+    and touches only the columns asked for."""
+    rng = np.random.default_rng(1)
+    z = np.concatenate([rng.normal(scale=[1, 10, 300][i % 3], size=1600) for i in range(3)] +
+                       [[0.0, -0.0, np.inf, -np.inf, np.nan, 745.2, -745.2, 800, -800, 87.3, -87.4, 1e-300]])
+    z = np.concatenate([z, np.zeros(-len(z) % simd.LANES)]).astype(dtype)
+    want_s, want_sp = np.empty_like(z), np.empty_like(z)
+    _logistic_lane_by_lane(z, want_s, want_sp)
+    got_s, got_sp = np.concatenate([z, z[:16]]), np.full(len(z) + 16, -7, dtype=dtype)
+    run_kernel(kernels._activate, got_s, got_sp, 0, len(z))
+    np.testing.assert_array_equal(got_s[: len(z)], want_s)
+    np.testing.assert_array_equal(got_sp[: len(z)], want_sp)
+    assert np.array_equal(got_s[len(z):], z[:16]) and np.all(got_sp[len(z):] == -7)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_activate_computes_both_from_z(dtype):
     """sigma and sigma' each rounded once from their float64 values at z, up to |z| = 40 and beyond.
@@ -131,8 +159,9 @@ def test_activate_computes_both_from_z(dtype):
     off at z = 10 and loses everything once a rounds to 1.
     """
     z = np.concatenate([np.linspace(-40, 40, 8001), [-800, -745.2, 0.0, 745.2, 800]]).astype(dtype)
+    z = np.concatenate([z, np.zeros(-len(z) % simd.LANES, dtype=dtype)])  # whole blocks
     got_s, got_sp = z.copy(), np.empty_like(z)
-    run_kernel(kernels._activate, got_s, got_sp)
+    run_kernel(kernels._activate, got_s, got_sp, 0, len(z))
     want_s, want_sp = naive.activate(z)
     tolerance = {np.float64: 5e-15, np.float32: 6e-7}[dtype]  # each value's own relative error: measured 4.8e-16 / 5.9e-8
     smallest_normal = np.finfo(dtype).tiny
