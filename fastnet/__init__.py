@@ -8,6 +8,8 @@ from . import mnist_loader, network2
 from .baselines import average_darkness
 from .network import Network, load, sigmoid, sigmoid_prime
 from .overrides import OverrideWarning
+from .plots import plot_history
 
-__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "network2", "average_darkness", "OverrideWarning"]
+__all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "network2", "average_darkness", "OverrideWarning",
+           "plot_history"]
 __version__ = "0.1.0"

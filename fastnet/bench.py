@@ -25,6 +25,7 @@ import numpy as np
 
 from .kernels import QUADRATIC, Step
 from .network import Network
+from .progress import Progress
 from .reference import ReferenceNetwork
 from .training import Training
 
@@ -90,18 +91,23 @@ def book_examples(X, y, n):
     return [(X[i].reshape(-1, 1), eye[:, [y[i]]]) for i in range(n)]
 
 
-def scaling_table(X, y, repeats=3, progress=print):
-    """Measure every case and dtype on ``(X, y)``; return the Markdown table as a string."""
+def scaling_table(X, y, repeats=3, progress=None):
+    """Measure every case and dtype on ``(X, y)``; return the Markdown table as a string.
+
+    ``progress`` (a ``fastnet.progress.Progress``) hears of each case and each measurement done."""
+    progress = Progress(1, stream=io.StringIO()) if progress is None else progress
     training_list = book_examples(X, y, REFERENCE_IMAGES)
     lines = [
         f"| network | dtype | threads | fastnet s/epoch | reference s/epoch (from {REFERENCE_IMAGES:,} images, scaled) | speedup |",
         "|---|---|---|---|---|---|",
     ]
     for sizes, mini_batch_size in CASES:
-        progress(f"  {case_name(sizes, mini_batch_size)} ...")
+        progress.begin(case_name(sizes, mini_batch_size))
         reference = reference_seconds(sizes, mini_batch_size, training_list)
+        progress.epoch()
         for dtype in DTYPES:
             seconds, threads = fastnet_seconds(sizes, mini_batch_size, dtype, X, y, repeats)
+            progress.epoch()
             lines.append(
                 f"| {case_name(sizes, mini_batch_size)} | {dtype} | {threads} | {seconds:.3f} | {reference:.1f} "
                 f"| {reference / seconds:.0f}x |"
@@ -145,14 +151,18 @@ def busy_core():
         job.wait()
 
 
-def reader_runs(args=None):
+def reader_runs(args=None, progress=None):
     """Time the reader's run cold, warm and warm beside a busy core: ``[(name, first, last), ...]``."""
     args = READER_RUN if args is None else args
+    tick = progress.epoch if progress is not None else (lambda: None)
     with tempfile.TemporaryDirectory(prefix="fastnet-cache-") as cache:
         cold = run_timed(args, cache)
+        tick()
         warm = run_timed(args, cache)
+        tick()
         with busy_core():
             busy = run_timed(args, cache)
+        tick()
     return [("empty compile cache", *cold[:2]), ("warm cache", *warm[:2]), ("warm cache, one core busy", *busy[:2])]
 
 

@@ -1,13 +1,16 @@
-"""The ``fastnet`` command (also ``python -m fastnet``): train, evaluate, and rerun the book's chapter 1.
+"""The ``fastnet`` command (also ``python -m fastnet``): train, evaluate, and rerun the book's chapters.
 
     fastnet [train] [--sizes 784,100,10] [--epochs 30] [--mini-batch-size 10] [--eta 3.0]
-                    [--dtype float64|float32] [--seed N] [--train-size N] [--save model.npz]
-                    [--threads N] [--data DIR]
-    fastnet evaluate model.npz [--data DIR]
-    fastnet book [--quick] [--seed N] [--data DIR]
+                    [--dtype float64|float32] [--seed N] [--train-size N] [--save PATH]
+                    [--cost quadratic|cross-entropy] [--lmbda X] [--init default|large]
+                    [--monitor LIST] [--evaluation-data test|validation]
+                    [--plot PNG] [--threads N] [--data DIR]
+    fastnet evaluate MODEL [--data DIR]
+    fastnet book [--chapter 1|3] [--quick] [--seed N] [--plot DIR] [--data DIR]
     fastnet bench [--repeats N] [--data DIR]
 
-Without a command it trains, so ``fastnet`` alone is the book's 784-100-10 run.
+Without a command it trains, so ``fastnet`` alone is the book's 784-100-10 run. With ``--cost``,
+``--lmbda``, ``--init`` or ``--monitor`` it trains chapter 3's ``network2`` instead.
 """
 
 import argparse
@@ -18,17 +21,20 @@ import random
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 
-from . import mnist_loader
-from .baselines import average_darkness
-from .bench import reader_runs, reader_runs_table, scaling_table
+from . import book as experiments
+from . import mnist_loader, network2
+from .bench import CASES, DTYPES, reader_runs, reader_runs_table, scaling_table
 from .network import Network, load
+from .progress import Progress
 from .training import warm_up
 
 COMMANDS = ("train", "evaluate", "book", "bench")
+MONITORS = ("training-cost", "training-accuracy", "evaluation-cost", "evaluation-accuracy")
 
 
 class CommandError(Exception):
@@ -70,6 +76,24 @@ def _sizes(text):
     return sizes
 
 
+def _monitors(text):
+    chosen = MONITORS if text == "all" else tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [m for m in chosen if m not in MONITORS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a comma-separated list of {', '.join(MONITORS)}, got {text!r}")
+    return chosen
+
+
+def _lmbda(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
 def _data_option(parser):
     parser.add_argument("--data", default=None, help="MNIST directory or mnist.pkl.gz (default: $FASTNET_DATA, else the copy installed with fastnet)")
 
@@ -79,7 +103,8 @@ def train_parser():
         prog="fastnet train",
         description="Train the book's chapter-1 network on MNIST, printing the book's epoch lines, each "
         "followed by the epoch's time, then the best accuracy. Without options: 784-100-10, 30 epochs, "
-        "mini-batch 10, eta 3.0. Other commands: 'fastnet evaluate MODEL', 'fastnet book'.",
+        "mini-batch 10, eta 3.0. With --cost, --lmbda, --init or --monitor: chapter 3's network2 (cross-entropy "
+        "unless --cost quadratic). Other commands: 'fastnet evaluate MODEL', 'fastnet book', 'fastnet bench'.",
     )
     parser.add_argument("--sizes", type=_sizes, default=[784, 100, 10], help="layer sizes (default 784,100,10)")
     parser.add_argument("--epochs", type=_positive_int, default=30, help="number of epochs (default 30)")
@@ -88,7 +113,17 @@ def train_parser():
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="arithmetic (default float64)")
     parser.add_argument("--seed", type=int, default=None, help="seed random and np.random for a repeatable run")
     parser.add_argument("--train-size", type=_positive_int, default=None, help="train on the first N of the 50,000 images")
-    parser.add_argument("--save", metavar="PATH", default=None, help="save the trained network to PATH (.npz)")
+    parser.add_argument("--save", metavar="PATH", default=None,
+                        help="save the trained network to PATH (.npz; chapter 3: the book's JSON)")
+    parser.add_argument("--cost", choices=["quadratic", "cross-entropy"], default=None, help="chapter 3: the cost")
+    parser.add_argument("--lmbda", type=_lmbda, default=None, help="chapter 3: L2 regularisation (default 0.0)")
+    parser.add_argument("--init", choices=["default", "large"], default=None,
+                        help="chapter 3: weights N(0, 1/n_in) (default) or N(0, 1) (large, chapter 1's)")
+    parser.add_argument("--monitor", type=_monitors, default=None, metavar="LIST",
+                        help="chapter 3: 'all' or some of " + ", ".join(MONITORS) + " (default evaluation-accuracy)")
+    parser.add_argument("--evaluation-data", choices=["test", "validation"], default="test",
+                        help="chapter 3: the data the evaluation monitors use (default test)")
+    parser.add_argument("--plot", metavar="PNG", default=None, help="draw the accuracy (and cost) per epoch into PNG")
     parser.add_argument("--threads", type=_positive_int, default=None,
                         help="train on exactly N threads (default: time one thread against several, keep the faster)")
     _data_option(parser)
@@ -105,10 +140,15 @@ def evaluate_parser():
 def book_parser():
     parser = _Parser(
         prog="fastnet book",
-        description="Rerun the chapter-1 experiments and print the book's figure beside the measured one.",
+        description="Rerun a chapter's experiments and print the book's figure beside the measured one, and "
+        "each run's time. Chapter 3's are the runs the book recorded, with its seeds.",
     )
-    parser.add_argument("--quick", action="store_true", help="5 epochs per run instead of the book's 30")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first run; repeated runs take the next seeds (default 0)")
+    parser.add_argument("--chapter", type=int, choices=[1, 3], default=1, help="the chapter (default 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the first run (default: 0 for chapter 1, the book's 12345678 for chapter 3)")
+    parser.add_argument("--plot", metavar="DIR", default=None, help="draw each experiment's curves into DIR as PNG files")
     _data_option(parser)
     return parser
 
@@ -126,11 +166,14 @@ def bench_parser():
 
 
 def _timed_log():
-    """A ``log`` for ``SGD`` that appends each epoch's time to the book's line."""
+    """A ``log`` for ``SGD`` that appends each epoch's time to the book's epoch line."""
     last = time.perf_counter()
 
     def log(line):
         nonlocal last
+        if not line.startswith("Epoch "):
+            print(line, flush=True)
+            return
         now = time.perf_counter()
         print(f"{line}  ({now - last:.2f} s)", flush=True)
         last = now
@@ -144,38 +187,84 @@ def _seed(seed):
         np.random.seed(seed)
 
 
+def _require_plotting(path):
+    """Fail early, in one line, when --plot is asked for without matplotlib."""
+    if path is None:
+        return
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        from .plots import NEEDS_MATPLOTLIB
+
+        raise CommandError(f"--plot: {NEEDS_MATPLOTLIB}") from None
+
+
 def train(argv):
     args = train_parser().parse_args(argv)
+    _require_plotting(args.plot)
+    chapter_3 = any(v is not None for v in (args.cost, args.lmbda, args.init, args.monitor))
     compiling = threading.Thread(target=warm_up, args=(args.dtype,), daemon=True)
     compiling.start()  # a first compile overlaps with reading the data (both mostly outside the GIL)
-    training, _, test = mnist_loader.load_data(args.data)
+    training, validation, test = mnist_loader.load_data(args.data)
     if args.train_size is not None:
         if args.train_size > len(training[1]):
             raise CommandError(f"--train-size {args.train_size} is more than the {len(training[1])} training images")
         training = (training[0][: args.train_size], training[1][: args.train_size])
     _seed(args.seed)
-    net = Network(args.sizes, dtype=args.dtype)
-    print(
-        f"Training {'-'.join(map(str, args.sizes))} ({args.dtype}) on {len(training[1])} images: "
-        f"{args.epochs} epochs, mini-batch {args.mini_batch_size}, eta {args.eta}",
-        flush=True,
-    )
+    sizes = "-".join(map(str, args.sizes))
     start = time.perf_counter()
-    scores = net.SGD(training, args.epochs, args.mini_batch_size, args.eta, test_data=test, log=_timed_log(),
-                     threads=args.threads)
+    if chapter_3:
+        net, curves, best = _train_chapter_3(args, sizes, training, validation if args.evaluation_data == "validation" else test)
+    else:
+        net = Network(args.sizes, dtype=args.dtype)
+        print(f"Training {sizes} ({args.dtype}) on {len(training[1])} images: {args.epochs} epochs, mini-batch "
+              f"{args.mini_batch_size}, eta {args.eta}", flush=True)
+        scores = net.SGD(training, args.epochs, args.mini_batch_size, args.eta, test_data=test, log=_timed_log(),
+                         threads=args.threads)
+        curves, best = {"test accuracy": [100 * s / len(test[1]) for s in scores]}, (scores, len(test[1]), "")
     total = time.perf_counter() - start
     compiling.join()
-    best = int(np.argmax(scores))
-    n_test = len(test[1])
-    print(f"Best: {scores[best]} / {n_test} ({100 * scores[best] / n_test:.2f}%) in epoch {best}; total {total:.1f} s")
+    scores, n, what = best
+    if scores:
+        j = int(np.argmax(scores))
+        print(f"Best{what}: {scores[j]} / {n} ({100 * scores[j] / n:.2f}%) in epoch {j}; total {total:.1f} s")
+    else:
+        print(f"Total {total:.1f} s")
     if args.save:
         net.save(args.save)
         print(f"Saved to {args.save}")
+    if args.plot:
+        from .plots import plot_history
+
+        plot_history(curves, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
+        print(f"Plotted to {args.plot}")
+
+
+def _train_chapter_3(args, sizes, training, evaluation):
+    """``fastnet train`` on chapter 3's network2: returns the network, its curves and ``(accuracies, n, words)``
+    for the summary."""
+    cost = network2.QuadraticCost if args.cost == "quadratic" else network2.CrossEntropyCost
+    lmbda, monitors = args.lmbda or 0.0, args.monitor or ("evaluation-accuracy",)
+    net = network2.Network(args.sizes, cost=cost, dtype=args.dtype)
+    if args.init == "large":
+        net.large_weight_initializer()
+    print(f"Training {sizes} ({args.dtype}, {cost.__name__}, lmbda {lmbda:g}, {args.init or 'default'} init) on "
+          f"{len(training[1])} images: {args.epochs} epochs, mini-batch {args.mini_batch_size}, eta {args.eta}", flush=True)
+    flags = {"monitor_" + name.replace("-", "_"): True for name in monitors}
+    results = net.SGD(training, args.epochs, args.mini_batch_size, args.eta, lmbda=lmbda, evaluation_data=evaluation,
+                      log=_timed_log(), threads=args.threads, **flags)
+    names = ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy")
+    totals = {"evaluation accuracy": len(evaluation[1]), "training accuracy": len(training[1])}
+    curves = {name: ([100 * v / totals[name] for v in values] if name in totals else values)
+              for name, values in zip(names, results) if values}
+    if results[1]:
+        return net, curves, (results[1], len(evaluation[1]), f" {args.evaluation_data} accuracy")
+    return net, curves, (results[3], len(training[1]), " training accuracy")
 
 
 def evaluate(argv):
     args = evaluate_parser().parse_args(argv)
-    net = load(args.model)
+    net = network2.load(args.model) if str(args.model).endswith(".json") else load(args.model)
     if net.sizes[0] != 784 or net.sizes[-1] != 10:
         raise CommandError(f"{args.model} is a {'-'.join(map(str, net.sizes))} network, not one for MNIST (784 in, 10 out)")
     _, _, (test_x, test_y) = mnist_loader.load_data(args.data)
@@ -190,53 +279,52 @@ def evaluate(argv):
         print(f"{d:>6}" + "".join(f"{n:>6}" for n in confusion[d]))
 
 
-BOOK_RUNS = [  # (network, eta, runs, the book's figure, what to measure); the book took the best of three runs
-    ([784, 30, 10], 3.0, 3, "9,129 after epoch 0; best 95.42% (best of three runs)", "first and best"),
-    ([784, 100, 10], 3.0, 3, "best 96.59% (best of three runs)", "best"),
-    ([784, 100, 10], 0.001, 1, "1,139 after epoch 0; 2,142 after epoch 29", "first and last"),
-    ([784, 30, 10], 100.0, 1, "stuck near 1,009, then 982", "first and last"),
-    ([784, 10], 3.0, 1, "(exercise: no hidden layer)", "best"),
-]
-
-
-def _describe_scores(scores, what, n, runs):
-    if runs > 1:
-        return f"best of {runs} runs: " + _describe_scores(scores, what, n, 1)
-    if what == "best":
-        return f"best {100 * max(scores) / n:.2f}% (epoch {int(np.argmax(scores))})"
-    if what == "first and best":
-        return f"{scores[0]:,} after epoch 0; best {100 * max(scores) / n:.2f}%"
-    return f"{scores[0]:,} after epoch 0; {scores[-1]:,} after epoch {len(scores) - 1}"
-
-
 def book(argv):
     args = book_parser().parse_args(argv)
-    training, _, test = mnist_loader.load_data(args.data)
-    epochs = 5 if args.quick else 30
-    note = f" (--quick: {epochs} epochs per run, the book ran 30)" if args.quick else ""
-    print(f"The chapter-1 experiments, mini-batch 10, seeds from {args.seed}{note}", flush=True)
-    rows = []
-    for sizes, eta, runs, figure, what in BOOK_RUNS:
-        name = f"{'-'.join(map(str, sizes))}, eta {eta:g}"
-        print(f"  running {name}{f' ({runs} seeds)' if runs > 1 else ''} ...", flush=True)
-        start = time.perf_counter()
-        best = None
-        for run in range(runs):
-            _seed(args.seed + run)
-            scores = Network(sizes).SGD(training, epochs, 10, eta, test_data=test, log=lambda line: None)
-            best = scores if best is None or max(scores) > max(best) else best
-        rows.append((name, figure, _describe_scores(best, what, len(test[1]), runs), time.perf_counter() - start))
-    start = time.perf_counter()
-    darkness = average_darkness(training, test)
-    rows.append(("average-darkness baseline", "2,225 / 10,000", f"{darkness:,} / {len(test[1]):,}", time.perf_counter() - start))
+    _require_plotting(args.plot)
+    if args.chapter == 1:
+        seed = 0 if args.seed is None else args.seed
+        training, _, test = mnist_loader.load_data(args.data)
+        note = f" (--quick: {experiments.chapter_1_epochs(True)} epochs per run, the book ran 30)" if args.quick else ""
+        print(f"The chapter-1 experiments, mini-batch 10, seeds from {seed}{note}", flush=True)
+        progress = Progress(experiments.chapter_1_total(args.quick))
+        rows = experiments.chapter_1(training, test, seed, args.quick, progress)
+    else:
+        seed = experiments.BOOK_SEED_CHAPTER_3 if args.seed is None else args.seed
+        training, validation, test = mnist_loader.load_data_wrapper(args.data)
+        long, short = experiments.chapter_3_epochs(args.quick)
+        note = f" (--quick: {long} and {short} epochs, the book ran 400 and 30)" if args.quick else ""
+        print(f"The chapter-3 runs the book recorded, network2, mini-batch 10, seed {seed}{note}", flush=True)
+        progress = Progress(experiments.chapter_3_total(args.quick))
+        rows = experiments.chapter_3(training, validation, test, seed, args.quick, progress)
+    progress.close()
     print()
-    print("| experiment | the book | measured | time |")
-    print("|---|---|---|---|")
-    for name, figure, measured, seconds in rows:
-        print(f"| {name} | {figure} | {measured} | {seconds:.1f} s |")
+    print(experiments.table(rows))
     print()
-    print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-88% (digits never learned) and the")
-    print("others reach 96-97%. The book reported the best of three; try other --seed values.")
+    if args.chapter == 1:
+        print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-88% (digits never learned) and the")
+        print("others reach 96-97%. The book reported the best of three; try other --seed values.")
+    else:
+        print("These are single runs with the book's seeds; other seeds move each figure by a few tenths of a")
+        print("percent (docs/parity.md); try --seed.")
+    if args.plot:
+        _plot_rows(rows, Path(args.plot))
+
+
+def _plot_rows(rows, directory):
+    """One PNG per experiment with curves, named after it."""
+    from .plots import plot_history
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for number, row in enumerate(rows, 1):
+        if row.curves:
+            name = "".join(c if c.isalnum() else "-" for c in row.experiment.lower()).strip("-")
+            while "--" in name:
+                name = name.replace("--", "-")
+            plot_history(row.curves, book=row.book_accuracy, title=row.experiment, path=directory / f"{number:02d}-{name}.png")
+            written += 1
+    print(f"Plotted {written} experiments to {directory}")
 
 
 def bench(argv):
@@ -248,9 +336,14 @@ def bench(argv):
         f"median of {args.repeats} epochs of {len(y):,} images",
         flush=True,
     )
-    print(scaling_table(X, y, args.repeats, progress=lambda line: print(line, flush=True)))
-    print("  the book's run, python -m fastnet, three times ...", flush=True)
-    print(reader_runs_table(reader_runs()))
+    progress = Progress(len(CASES) * (len(DTYPES) + 1) + 3, unit="measurement")
+    table = scaling_table(X, y, args.repeats, progress=progress)
+    progress.begin("the book's run, python -m fastnet: empty cache, warm, beside a busy core")
+    runs = reader_runs(progress=progress)
+    progress.close()
+    print(table)
+    print()
+    print(reader_runs_table(runs))
 
 
 def main(argv=None):

@@ -9,7 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+import fastnet.network2 as network2
 from fastnet import Network, average_darkness, cli, load, mnist_loader
+from fastnet.book import CHAPTER_1
 from fastnet.reference import ReferenceNetwork
 from test_mnist_loader import make_idx_dir
 
@@ -130,7 +132,7 @@ def test_book_quick_prints_the_table(data_dir, capsys):
     assert "--quick: 5 epochs per run, the book ran 30" in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0] == "| experiment | the book | measured | time |"
-    assert len(table) == 1 + len(cli.BOOK_RUNS) + 1  # header, one row per run, the baseline
+    assert len(table) == 1 + len(CHAPTER_1) + 1  # header, one row per run, the baseline
     assert table[-1].startswith("| average-darkness baseline | 2,225 / 10,000 | ")
 
 
@@ -224,3 +226,69 @@ def test_a_long_compile_is_announced_once_on_stderr(monkeypatch, capsys):
     time.sleep(0.3)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == jit.COMPILE_NOTICE + "\n"
+
+
+def test_chapter_3_options_reach_network2_as_the_same_call_through_the_api(data_dir, tmp_path, capsys):
+    model, picture = tmp_path / "net.json", tmp_path / "curves.png"
+    argv = ["train", "--sizes", "784,8,10", "--epochs", "2", "--mini-batch-size", "6", "--eta", "0.4", "--seed", "2",
+            "--train-size", "150", "--cost", "quadratic", "--lmbda", "0.7", "--init", "large", "--monitor", "all",
+            "--evaluation-data", "validation", "--save", str(model), "--plot", str(picture), "--data", str(data_dir)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("Training 784-8-10 (float64, QuadraticCost, lmbda 0.7, large init) on 150 images: 2 epochs, "
+                        "mini-batch 6, eta 0.4")
+    (train_x, train_y), validation, _ = mnist_loader.load_data(data_dir)
+    random.seed(2)
+    np.random.seed(2)
+    net = network2.Network([784, 8, 10], cost=network2.QuadraticCost)
+    net.large_weight_initializer()
+    got = []
+    want = net.SGD((train_x[:150], train_y[:150]), 2, 6, 0.4, lmbda=0.7, evaluation_data=validation,
+                   monitor_evaluation_cost=True, monitor_evaluation_accuracy=True, monitor_training_cost=True,
+                   monitor_training_accuracy=True, log=got.append)
+    assert [line.split("  (")[0] for line in lines[1 : 1 + len(got)]] == got
+    assert lines[1 + len(got)].startswith(f"Best validation accuracy: {max(want[1])} / 20 ")
+    saved = network2.load(model)
+    assert saved.cost is network2.QuadraticCost
+    for a, b in zip(saved.weights + saved.biases, net.weights + net.biases):
+        np.testing.assert_array_equal(a, b)
+    assert picture.stat().st_size > 10_000 and lines[-1] == f"Plotted to {picture}"
+
+
+def test_book_chapter_3_quick_prints_the_books_recorded_runs(data_dir, tmp_path, capsys, monkeypatch):
+    import fastnet.book
+
+    monkeypatch.setattr(fastnet.book, "chapter_3_epochs", lambda quick: (3, 1))  # the real ones: 400/30 (--quick 40/5)
+    assert cli.main(["book", "--chapter", "3", "--quick", "--plot", str(tmp_path), "--data", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The chapter-3 runs the book recorded, network2, mini-batch 10, seed 12345678")
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 3 + 4
+    figures = [row.split(" | ")[1] for row in table[1:]]
+    assert figures == ["test accuracy peaks at 82.27%", "test accuracy peaks at 87.10%", "test accuracy peaks at 96.49%",
+                       "validation accuracy peaks at 96.53%", "validation accuracy peaks at 96.48%",
+                       "validation accuracy peaks at 97.81%", "validation accuracy peaks at 97.55%"]
+    assert all(" | peaks at " in row for row in table[1:])
+    assert len(list(tmp_path.glob("*.png"))) == 7 and out.rstrip().endswith(f"Plotted 7 experiments to {tmp_path}")
+
+
+def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere():
+    import io
+
+    from fastnet.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown, quiet = Terminal(), io.StringIO()
+    for stream in (shown, quiet):
+        progress = Progress(4, stream=stream)
+        progress.begin("784-30-10, eta 3")
+        for line in ["Epoch 0: 1 / 9", "Cost on training data: 1.0", "Epoch 1: 2 / 9"]:
+            progress.epoch_log(line)
+        progress.close()
+    assert quiet.getvalue() == ""
+    text = shown.getvalue()
+    assert "\n" not in text and text.count("\r") == 4
+    assert "784-30-10, eta 3: epoch 0 of 4" in text and "784-30-10, eta 3: epoch 2 of 4, about " in text

@@ -1,0 +1,73 @@
+"""Learning curves as pictures: accuracy (and cost) per epoch, the book's figure marked.
+
+Plotting needs matplotlib, an optional extra (``pip install "fastnet[plot]"``). ``plot_history``
+draws on a ``matplotlib.figure.Figure`` of its own (no pyplot state, no change of backend), which a
+notebook shows when it is the cell's value, and which ``path`` saves as a PNG file.
+"""
+
+NEEDS_MATPLOTLIB = 'plotting needs matplotlib: pip install "fastnet[plot]" (or pip install matplotlib)'
+ACCURACY_COLOUR, COST_COLOURS = "#1f77b4", ("#d62728", "#ff7f0e", "#9467bd", "#8c564b")
+
+
+def _figure():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(NEEDS_MATPLOTLIB) from None
+    figure = Figure(figsize=(7, 4.2), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _named_curves(curves):
+    """``curves`` as ``{name: values}``: a list is one accuracy curve, network2.SGD's four lists are named."""
+    if isinstance(curves, dict):
+        return {name: list(values) for name, values in curves.items() if len(values)}
+    if isinstance(curves, tuple) and len(curves) == 4 and all(isinstance(c, (list, tuple)) for c in curves):
+        names = ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy")
+        return {name: list(values) for name, values in zip(names, curves) if len(values)}
+    return {"accuracy": list(curves)}
+
+
+def plot_history(curves, *, total=None, book=None, title=None, path=None):
+    """Draw per-epoch values, epoch 0 first, and return the ``matplotlib.figure.Figure``.
+
+    ``curves``: ``SGD``'s list of test scores, ``network2.SGD``'s four lists, or ``{name: values}``.
+    Accuracies (every curve whose name has no "cost") are shown in percent of ``total`` when it is
+    given, on the left axis; costs on a right axis of their own. ``book`` (a percentage) draws the
+    book's figure as a dashed line. With ``path``, the figure is also written there as a PNG.
+    """
+    named = _named_curves(curves)
+    if not named:
+        raise ValueError("plot_history: no values to draw (every curve is empty)")
+    figure = _figure()
+    accuracy_axis = figure.add_subplot()
+    cost_axis = None
+    accuracies = {name: values for name, values in named.items() if "cost" not in name}
+    for i, (name, values) in enumerate(accuracies.items()):
+        ys = [100 * v / total for v in values] if total else values
+        accuracy_axis.plot(range(len(ys)), ys, color=ACCURACY_COLOUR if i == 0 else None, label=name, linewidth=1.6)
+    unit = " (%)" if total else ""
+    accuracy_axis.set_xlabel("epoch")
+    accuracy_axis.set_ylabel(("accuracy" + unit) if accuracies else "")
+    if book is not None:
+        accuracy_axis.axhline(book, color="#2ca02c", linestyle="--", linewidth=1.6, label=f"the book: {book:.2f}%")
+    costs = {name: values for name, values in named.items() if "cost" in name}
+    if costs:
+        cost_axis = accuracy_axis.twinx() if accuracies or book is not None else accuracy_axis
+        for colour, (name, values) in zip(COST_COLOURS, costs.items()):
+            cost_axis.plot(range(len(values)), values, color=colour, label=name, linewidth=1.2, alpha=0.9)
+        cost_axis.set_ylabel("cost")
+    handles, labels = accuracy_axis.get_legend_handles_labels()
+    if cost_axis is not None and cost_axis is not accuracy_axis:
+        more_handles, more_labels = cost_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    accuracy_axis.legend(handles, labels, loc="lower right", fontsize="small")  # curves rise: that corner is free
+    accuracy_axis.grid(alpha=0.3)
+    if title:
+        accuracy_axis.set_title(title, fontsize="medium")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, format="png")
+    return figure

@@ -1,0 +1,54 @@
+"""One updating line on a terminal for long work: what runs, its epoch out of how many, the time left.
+
+``fastnet book`` and ``fastnet bench`` run for minutes. On a terminal, ``Progress`` keeps one line
+of stderr up to date (carriage return, no newline); when stderr is not a terminal (a log file, a
+pipe, a notebook) it writes nothing at all, so logs stay clean and stdout is never touched.
+"""
+
+import sys
+import time
+
+
+class Progress:
+    """Counts epochs (or other ``unit``s) out of ``total`` and shows them, with an estimate of the time left."""
+
+    def __init__(self, total, stream=None, unit="epoch"):
+        self.total, self.done, self.unit = max(int(total), 1), 0, unit
+        self.stream = sys.stderr if stream is None else stream
+        self.shown = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.start, self.task = time.perf_counter(), ""
+
+    def begin(self, task):
+        """Name the work that starts now."""
+        self.task = task
+        self._show()
+
+    def epoch(self, count=1):
+        """Count ``count`` finished epochs."""
+        self.done += count
+        self._show()
+
+    def epoch_log(self, line):
+        """An ``SGD`` log that counts the epochs from its lines (and prints nothing)."""
+        if line.startswith("Epoch "):
+            self.epoch()
+
+    def close(self):
+        """Clear the line."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _show(self):
+        if not self.shown:
+            return
+        elapsed = time.perf_counter() - self.start
+        left = f", about {_duration(elapsed / self.done * (self.total - self.done))} left" if self.done else ""
+        self.stream.write(f"\r\033[K{self.task}: {self.unit} {self.done} of {self.total}{left}")
+        self.stream.flush()
+
+
+def _duration(seconds):
+    """``42 s`` or ``3 min 5 s``."""
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
