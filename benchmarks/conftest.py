@@ -8,6 +8,7 @@ import pytest
 
 DATA = Path(__file__).resolve().parent.parent / "fastnet" / "data"
 _medians = defaultdict(dict)  # case -> {engine: median seconds per epoch}
+_notes = defaultdict(list)  # case -> lines printed under it
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +26,23 @@ def mnist_arrays():
     return X, y
 
 
-@pytest.fixture
-def record():
-    """``record(case, engine, benchmark, scale=1.0)``: keep the median, per epoch, for the summary."""
+class _Recorder:
+    """``record(case, engine, benchmark, scale=1.0)`` keeps a benchmark's median (per epoch) for the summary;
+    ``record.value(case, engine, seconds)`` keeps a time measured beside it."""
 
-    def keep(case, engine, benchmark, scale=1.0):
+    def __call__(self, case, engine, benchmark, scale=1.0):
         _medians[case][engine] = benchmark.stats.stats.median * scale
 
-    return keep
+    def value(self, case, engine, seconds):
+        _medians[case][engine] = seconds
+
+    def note(self, case, text):
+        _notes[case].append(text)
+
+
+@pytest.fixture
+def record():
+    return _Recorder()
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -56,4 +66,6 @@ def pytest_terminal_summary(terminalreporter):
         write(f"  {case}")
         for engine, seconds in engines.items():
             ratio = f"{reference / seconds:7.1f}x" if reference else ""
-            write(f"    {engine:<34} {seconds:8.3f} s  {ratio}")
+            write(f"    {engine:<38} {seconds:8.3f} s  {ratio}")
+        for note in _notes.get(case, []):
+            write(f"    {note}")

@@ -39,6 +39,7 @@ CASES = [  # (layer sizes, mini-batch size)
     ([784, 100, 10], 1),
     ([784, 100, 10], 100),
     ([784, 100, 100, 10], 10),
+    ([784, 30, 30, 30, 10], 10),
 ]
 DTYPES = ["float64", "float32"]
 BOOK_STEP = Step(3.0, 1.0, QUADRATIC)  # chapter 1's step: eta 3.0, no weight decay, the quadratic cost
