@@ -17,12 +17,12 @@ def test_load_data(benchmark):
 
 def test_convert_the_books_list(benchmark, mnist_lists, mnist_arrays):
     """What an ``SGD`` call spends on its training data before the first epoch: checks, stacking, CSR."""
-    packed = fastnet_training([784, 30, 10], "float64", *mnist_arrays).packed
+    params = fastnet_training([784, 30, 10], "float64", *mnist_arrays).params
     training = mnist_lists[0]
 
     def convert():
         data = validation.examples("SGD", "training_data", training, 784, 10)
-        return Training(packed, data.X, data.T)
+        return Training(params, data.X, data.T)
 
     benchmark.pedantic(convert, rounds=5, warmup_rounds=1)
     assert np.array_equal(convert().inputs.indptr[-1:], [np.count_nonzero(mnist_arrays[0])])
