@@ -5,6 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import kernel
+from .threads import available_cpus, run_shares
 
 
 # Inputs with more than this fraction of non-zero entries are kept whole (``SparseRows.complete``), for
@@ -26,15 +27,22 @@ class SparseRows(NamedTuple):
     complete: bool
 
 
-def sparse_rows(X, dtype):
+def sparse_rows(X, dtype, threads=None):
     """The rows of ``X`` ``(n, n_0)`` in ``dtype``: their non-zero entries, or all of them when more than
-    ``DENSE_INPUTS`` of the entries are not zero."""
+    ``DENSE_INPUTS`` of the entries are not zero. Large inputs are converted on several threads."""
     X = np.ascontiguousarray(X)
-    X = X.reshape(len(X), -1)
-    if X.size and np.count_nonzero(X) > DENSE_INPUTS * X.size:
+    X = X if X.ndim == 2 else X.reshape(len(X), -1)
+    parts = threads or max(1, min(available_cpus(), len(X) // 4096))
+    counts = np.empty(len(X), dtype=np.int64)
+    run_shares(_count_rows, (X, counts), parts)
+    if X.size and counts.sum() > DENSE_INPUTS * X.size:
         indptr = np.arange(len(X) + 1, dtype=np.int64) * X.shape[1]
         return SparseRows(indptr, np.empty(0, dtype=np.int32), X.astype(dtype).reshape(-1), True)
-    return SparseRows(*_compress(X, np.empty(0, dtype=dtype)), False)
+    indptr = np.zeros(len(X) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices, values = np.empty(indptr[-1], dtype=np.int32), np.empty(indptr[-1], dtype=dtype)
+    run_shares(_copy_rows, (X, indptr, indices, values), parts)
+    return SparseRows(indptr, indices, values, False)
 
 
 def no_rows(inputs):
@@ -70,27 +78,39 @@ def labels_of(T):
     return T.astype(np.int64) if T.ndim == 1 else np.argmax(T, axis=1)
 
 
-@kernel
-def _compress(X, like):
-    """``(indptr, indices, values)`` of the non-zero entries of the rows of ``X``, values of ``like``'s dtype.
-
-    One pass counts each row's non-zeros, a second copies them without a branch: every entry is
-    written at the next free place, which only a non-zero one keeps (about six times as fast as
-    NumPy's ``nonzero`` on MNIST, where a branch would be mispredicted at most edges of a stroke).
-    """
+@kernel(nogil=True)
+def _count_rows(X, counts, part, parts):
+    """counts[i] <- the number of non-zero entries of row i of ``X``, for share ``part`` of ``parts`` of the rows."""
     n, width = X.shape
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
+    for i in range(part * n // parts, (part + 1) * n // parts):
         count = 0
         for j in range(width):
             count += X[i, j] != 0
-        indptr[i + 1] = indptr[i] + count
-    indices = np.empty(indptr[n] + 1, dtype=np.int32)  # one spare place for the last row's last zero
-    values = np.empty(indptr[n] + 1, dtype=like.dtype)
-    k = 0
-    for i in range(n):
-        for j in range(width):
-            indices[k] = j
-            values[k] = X[i, j]
-            k += X[i, j] != 0
-    return indptr, indices[:-1], values[:-1]
+        counts[i] = count
+
+
+@kernel(nogil=True)
+def _copy_rows(X, indptr, indices, values, part, parts):
+    """Row i's non-zero entries of ``X`` and their columns into ``values`` and ``indices`` from indptr[i], for
+    share ``part`` of ``parts`` of the rows.
+
+    Without a branch (at the edges of a stroke one would be mispredicted): every entry is written at
+    the next free place, which only a non-zero one keeps, a later row then writing over what spilt
+    past the row's end; a row whose end is the end of the share's places goes by a branch instead,
+    so as never to write into the next share's first place.
+    """
+    n, width = X.shape
+    first, last = part * n // parts, (part + 1) * n // parts
+    for i in range(first, last):
+        k = indptr[i]
+        if indptr[i + 1] < indptr[last]:
+            for j in range(width):
+                indices[k] = j
+                values[k] = X[i, j]
+                k += X[i, j] != 0
+        else:
+            for j in range(width):
+                if X[i, j] != 0:
+                    indices[k] = j
+                    values[k] = X[i, j]
+                    k += 1

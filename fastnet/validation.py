@@ -226,9 +226,10 @@ def _numeric_array_shapes(values, n):
     return shapes if shapes <= {(n, 1), (n,)} and kinds <= set("fiu") else None
 
 
-def _stack(where, label, part, values, n):
-    """Stack ``values`` (each shaped (n, 1) or (n,)) into rows ``(len, n)``, naming the first that is not."""
-    shapes = _numeric_array_shapes(values, n)
+def _stack(where, label, part, values, n, shapes=None):
+    """Stack ``values`` (each shaped (n, 1) or (n,)) into rows ``(len, n)``, naming the first that is not
+    (``shapes``: ``_numeric_array_shapes(values, n)`` when already known)."""
+    shapes = _numeric_array_shapes(values, n) if shapes is None else shapes
     if shapes is not None:  # np.array is faster, but only stacks arrays of one shape
         stacked = np.array(values) if len(shapes) == 1 else np.concatenate(values, axis=None)
         return stacked.reshape(len(values), n)
@@ -248,14 +249,15 @@ def _targets(where, label, target_list, n_out):
         labels = np.asarray(target_list, dtype=np.int64)
         _check_labels(where, labels, n_out, lambda i: label(i, "label"))
         return labels
-    if _numeric_array_shapes(target_list, n_out) is None:
+    shapes = _numeric_array_shapes(target_list, n_out)
+    if shapes is None:
         for i, t in enumerate(target_list):
             if np.ndim(t) == 0:
                 raise TypeError(
                     f"{where}: {label(i, 'target y')} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) "
                     f"column, got {_describe(t)}"
                 )
-    Y = _stack(where, label, "target y", target_list, n_out)
+    Y = _stack(where, label, "target y", target_list, n_out, shapes)
     _check_finite(where, Y, lambda row: label(row, "target y"))
     return Y
 

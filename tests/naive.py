@@ -1,7 +1,7 @@
 """Plain, obviously-correct twins of fastnet's kernels, for the tests to compare against.
 
 Each twin has its kernel's name (``naive.affine`` for ``kernels._affine``, ``naive.compress`` for
-``arrays._compress``, ...) and is written the slowest and plainest way, in float64 (or exact
+``arrays.sparse_rows``, ...) and is written the slowest and plainest way, in float64 (or exact
 rational arithmetic) with Python loops where that makes it obvious. The network-level twin is
 ``fastnet.reference`` (the book's algorithm in NumPy).
 """
@@ -109,8 +109,9 @@ def share(width, part, parts):
     return first * LANES, (first + counts[part]) * LANES
 
 
-def compress(X):
-    """``arrays._compress``: CSR ``(indptr, indices, values)`` of the non-zero entries, row by row."""
+def sparse_rows(X):
+    """``arrays.sparse_rows`` (``_count_rows``, ``_copy_rows``): CSR ``(indptr, indices, values)`` of the
+    non-zero entries, row by row."""
     indptr, indices, values = [0], [], []
     for row in X:
         for j, v in enumerate(row):

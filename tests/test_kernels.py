@@ -333,16 +333,31 @@ def test_shares_split_a_layer_in_order(width, parts):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64])
 @pytest.mark.parametrize("shape", [(0, 5), (1, 1), (4, 7), (30, 784)])
-def test_compress_matches_naive(dtype, shape):
+@pytest.mark.parametrize("threads_", [1, 2, 3])
+def test_sparse_rows_matches_naive(dtype, shape, threads_, monkeypatch):
+    """The CSR of ``_count_rows`` and ``_copy_rows`` on 1 to 3 threads: an empty row, a full row, and
+    shares that end where a row's zeros would spill into the next share's first place."""
+    monkeypatch.setattr(arrays, "DENSE_INPUTS", 1.1)  # always the sparse rows here
     rng = np.random.default_rng(sum(shape))
     X = (rng.random(shape) * (rng.random(shape) < 0.3) * 200).astype(dtype)
     if shape[0] > 2:
         X[1] = 0  # an empty row
         X[2] = 7  # a full row
-    indptr, indices, values = arrays._compress(X, np.empty(0))
-    for got, want in zip((indptr, indices, values), naive.compress(X)):
-        np.testing.assert_array_equal(got, want)
-    assert indices.dtype == np.int32 and values.dtype == np.float64
+    X[:, -1] = 0  # every row ends in zeros
+    got = arrays.sparse_rows(X, np.float64, threads=threads_)
+    for got_part, want in zip(got[:3], naive.sparse_rows(X)):
+        np.testing.assert_array_equal(got_part, want)
+    assert got.indices.dtype == np.int32 and got.values.dtype == np.float64 and not got.complete
+
+
+def test_mostly_dense_inputs_are_kept_whole():
+    rng = np.random.default_rng(0)
+    X = np.where(rng.random((20, 50)) < 0.6, rng.random((20, 50)), 0)
+    rows = arrays.sparse_rows(X, np.float32)
+    assert rows.complete and len(rows.indices) == 0
+    np.testing.assert_array_equal(rows.values, X.astype(np.float32).reshape(-1))
+    np.testing.assert_array_equal(rows.indptr, np.arange(21) * 50)
+    assert not arrays.sparse_rows(np.where(X > 0.9, X, 0), np.float32).complete  # 4% non-zero
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**40])
