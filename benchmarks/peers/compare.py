@@ -1,0 +1,65 @@
+"""Seconds per epoch of 784-100-10 (mini-batch 10) for the book's algorithm, PyTorch, JAX and fastnet, each in
+fresh processes, taking turns, on MNIST and on centred MNIST, in float64 and float32.
+
+    python benchmarks/peers/compare.py ROUNDS PYTHON_WITH_TORCH PYTHON_WITH_JAX
+
+The book's algorithm (fastnet.reference, per example) runs with this interpreter, as fastnet does.
+Prints a Markdown table of the medians over the rounds.
+"""
+
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = """
+import random, sys, time, io, contextlib, numpy as np
+from fastnet import mnist_loader
+from fastnet.reference import ReferenceNetwork
+(X, y), _, _ = mnist_loader.load_data()
+X = X.astype(np.float64)
+if sys.argv[1] == "centred":
+    X = X - X.mean(axis=0); X[X == 0] = 1e-3
+eye = np.eye(10)
+data = [(X[i].reshape(-1, 1), eye[:, [y[i]]]) for i in range(5000)]
+random.seed(0); np.random.seed(0)
+net = ReferenceNetwork([784, 100, 10])
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    net.SGD(data, 1, 10, 3.0)
+print(f"reference float64 {sys.argv[1]}: {(time.perf_counter() - start) * 10:.3f} s per epoch (5,000 images, scaled)")
+"""
+
+
+def seconds(command):
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"([0-9.]+) s per epoch", out).group(1))
+
+
+def main(rounds, torch_python, jax_python):
+    engines = {
+        "the book's algorithm (plain NumPy, per example)": lambda dtype, data: None if dtype == "float32" else
+        [sys.executable, "-c", REFERENCE, data],
+        "PyTorch eager": lambda dtype, data: [torch_python, str(HERE / "torch_epoch.py"), dtype, data],
+        "JAX, the whole epoch jit-compiled (lax.scan)": lambda dtype, data: [jax_python, str(HERE / "jax_epoch.py"), dtype, data],
+        "fastnet": lambda dtype, data: [sys.executable, str(HERE / "fastnet_epoch.py"), dtype, data],
+    }
+    cells = {}
+    for _ in range(int(rounds)):
+        for data in ("mnist", "centred"):
+            for dtype in ("float64", "float32"):
+                for engine, command in engines.items():
+                    if command(dtype, data):
+                        cells.setdefault((engine, data, dtype), []).append(seconds(command(dtype, data)))
+    print("| implementation | MNIST float64 | MNIST float32 | centred float64 | centred float32 |")
+    print("|---|---|---|---|---|")
+    for engine in engines:
+        row = [f"{statistics.median(cells[(engine, d, t)]):.3f} s" if (engine, d, t) in cells else "-"
+               for d in ("mnist", "centred") for t in ("float64", "float32")]
+        print(f"| {engine} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
