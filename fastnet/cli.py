@@ -236,7 +236,7 @@ def train(argv):
     if args.plot:
         from .plots import plot_history
 
-        plot_history(curves, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
+        plot_history(curves, percent=True, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
         print(f"Plotted to {args.plot}")
 
 
@@ -322,7 +322,8 @@ def _plot_rows(rows, directory):
             name = "".join(c if c.isalnum() else "-" for c in row.experiment.lower()).strip("-")
             while "--" in name:
                 name = name.replace("--", "-")
-            plot_history(row.curves, book=row.book_accuracy, title=row.experiment, path=directory / f"{number:02d}-{name}.png")
+            plot_history(row.curves, percent=True, book=row.book_accuracy, title=row.experiment,
+                         path=directory / f"{number:02d}-{name}.png")
             written += 1
     print(f"Plotted {written} experiments to {directory}")
 

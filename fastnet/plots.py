@@ -30,13 +30,14 @@ def _named_curves(curves):
     return {"accuracy": list(curves)}
 
 
-def plot_history(curves, *, total=None, book=None, title=None, path=None):
+def plot_history(curves, *, total=None, percent=False, book=None, title=None, path=None):
     """Draw per-epoch values, epoch 0 first, and return the ``matplotlib.figure.Figure``.
 
     ``curves``: ``SGD``'s list of test scores, ``network2.SGD``'s four lists, or ``{name: values}``.
     Accuracies (every curve whose name has no "cost") are shown in percent of ``total`` when it is
-    given, on the left axis; costs on a right axis of their own. ``book`` (a percentage) draws the
-    book's figure as a dashed line. With ``path``, the figure is also written there as a PNG.
+    given (or as they are, ``percent`` saying they are percentages already), on the left axis; costs
+    on a right axis of their own. ``book`` (a percentage) draws the book's figure as a dashed line.
+    With ``path``, the figure is also written there as a PNG.
     """
     named = _named_curves(curves)
     if not named:
@@ -48,7 +49,7 @@ def plot_history(curves, *, total=None, book=None, title=None, path=None):
     for i, (name, values) in enumerate(accuracies.items()):
         ys = [100 * v / total for v in values] if total else values
         accuracy_axis.plot(range(len(ys)), ys, color=ACCURACY_COLOUR if i == 0 else None, label=name, linewidth=1.6)
-    unit = " (%)" if total else ""
+    unit = " (%)" if total or percent else ""
     accuracy_axis.set_xlabel("epoch")
     accuracy_axis.set_ylabel(("accuracy" + unit) if accuracies else "")
     if book is not None:

@@ -56,6 +56,8 @@ def test_network2s_four_lists_give_accuracy_and_costs_on_two_axes(tmp_path):
     for epoch, (cost, accuracy) in enumerate(zip(results[0], results[1])):
         assert near_colour(image, figure, accuracy_axis, epoch, accuracy, plots.ACCURACY_COLOUR)
         assert near_colour(image, figure, cost_axis, epoch, cost, plots.COST_COLOURS[0])
+    assert accuracy_axis.get_ylabel() == "accuracy"  # the values could be counts: no unit claimed
+    assert fastnet.plot_history(results, percent=True).axes[0].get_ylabel() == "accuracy (%)"
 
 
 def test_nothing_to_draw_is_an_error():
