@@ -305,8 +305,8 @@ def book(argv):
         print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-88% (digits never learned) and the")
         print("others reach 96-97%. The book reported the best of three; try other --seed values.")
     else:
-        print("These are single runs with the book's seeds; other seeds move each figure by a few tenths of a")
-        print("percent (docs/parity.md); try --seed.")
+        print("Each row is one run; other seeds move these figures by up to about one percentage point")
+        print("(docs/parity.md); try --seed.")
     if args.plot:
         _plot_rows(rows, Path(args.plot))
 
