@@ -80,7 +80,7 @@ def chapter_1(training, test, seed, quick, progress):
         name = f"{'-'.join(map(str, sizes))}, eta {eta:g}"
         start, curves, best = time.perf_counter(), {}, None
         for run in range(runs):
-            progress.begin(f"{name}, seed {seed + run}")
+            progress.begin(f"{name}, seed {seed + run}", epochs)
             seed_both(seed + run)
             scores = Network(sizes).SGD(training, epochs, 10, eta, test_data=test, log=progress.epoch_log)
             curves[f"test accuracy, seed {seed + run}"] = [100 * s / n for s in scores]
@@ -117,7 +117,7 @@ def chapter_3(training, validation, test, seed, quick, progress):
         ("784-30-10, cross-entropy, large init, eta 0.5, 50,000 images, lmbda 5", len(training), short, 5.0, 96.49),
     ]
     for name, images, epochs, lmbda, book in runs:
-        progress.begin(name)
+        progress.begin(name, epochs)
         start = time.perf_counter()
         seed_both(seed)
         net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost())  # an instance, as the book's script
@@ -135,7 +135,7 @@ def chapter_3(training, validation, test, seed, quick, progress):
             if init != "default init":
                 net.large_weight_initializer()
             name = f"784-{hidden}-10, cross-entropy, {init}, eta 0.1, lmbda 5, {short} epochs"
-            progress.begin(name)
+            progress.begin(name, short)
             start = time.perf_counter()
             accuracy = net.SGD(training, short, 10, 0.1, lmbda=5.0, evaluation_data=validation,
                                monitor_evaluation_accuracy=True, log=progress.epoch_log)[1]

@@ -302,8 +302,8 @@ def book(argv):
     print(experiments.table(rows))
     print()
     if args.chapter == 1:
-        print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall at 67-88% (digits never learned) and the")
-        print("others reach 96-97%. The book reported the best of three; try other --seed values.")
+        print("Runs of 784-100-10 at eta 3.0 vary: many seeds stall below 90%, one or two digits never learned,")
+        print("and the others reach 96-97%. The book reported the best of three; try other --seed values.")
     else:
         print("Each row is one run; other seeds move these figures by up to about one percentage point")
         print("(docs/parity.md); try --seed.")

@@ -5,6 +5,7 @@ of stderr up to date (carriage return, no newline); when stderr is not a termina
 pipe, a notebook) it writes nothing at all, so logs stay clean and stdout is never touched.
 """
 
+import shutil
 import sys
 import time
 
@@ -16,11 +17,11 @@ class Progress:
         self.total, self.done, self.unit = max(int(total), 1), 0, unit
         self.stream = sys.stderr if stream is None else stream
         self.shown = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start, self.task = time.perf_counter(), ""
+        self.start, self.task, self.size, self.base = time.perf_counter(), "", None, 0
 
-    def begin(self, task):
-        """Name the work that starts now."""
-        self.task = task
+    def begin(self, task, size=None):
+        """Name the work that starts now, of ``size`` epochs (or units) when given."""
+        self.task, self.size, self.base = task, size, self.done
         self._show()
 
     def epoch(self, count=1):
@@ -44,7 +45,13 @@ class Progress:
             return
         elapsed = time.perf_counter() - self.start
         left = f", about {_duration(elapsed / self.done * (self.total - self.done))} left" if self.done else ""
-        self.stream.write(f"\r\033[K{self.task}: {self.unit} {self.done} of {self.total}{left}")
+        count = f"{self.done} of {self.total}"
+        if self.size is not None:
+            count = f"{self.done - self.base} of {self.size} ({count} in all)"
+        status = f": {self.unit} {count}{left}"
+        room = shutil.get_terminal_size().columns - 1 - len(status)  # one line: a wrapped one cannot be redrawn
+        task = self.task if len(self.task) <= room else self.task[: max(room - 3, 0)] + "..."
+        self.stream.write(f"\r\033[K{task}{status}")
         self.stream.flush()
 
 

@@ -272,7 +272,7 @@ def test_book_chapter_3_quick_prints_the_books_recorded_runs(data_dir, tmp_path,
     assert len(list(tmp_path.glob("*.png"))) == 7 and out.rstrip().endswith(f"Plotted 7 experiments to {tmp_path}")
 
 
-def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere():
+def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere(monkeypatch):
     import io
 
     from fastnet.progress import Progress
@@ -283,12 +283,22 @@ def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere():
 
     shown, quiet = Terminal(), io.StringIO()
     for stream in (shown, quiet):
-        progress = Progress(4, stream=stream)
+        progress = Progress(5, stream=stream)
         progress.begin("784-30-10, eta 3")
         for line in ["Epoch 0: 1 / 9", "Cost on training data: 1.0", "Epoch 1: 2 / 9"]:
             progress.epoch_log(line)
+        progress.begin("784-10, eta 3", 3)
+        progress.epoch_log("Epoch 0: 1 / 9")
         progress.close()
     assert quiet.getvalue() == ""
     text = shown.getvalue()
-    assert "\n" not in text and text.count("\r") == 4
-    assert "784-30-10, eta 3: epoch 0 of 4" in text and "784-30-10, eta 3: epoch 2 of 4, about " in text
+    assert "\n" not in text and text.count("\r") == 6
+    assert "784-30-10, eta 3: epoch 0 of 5" in text and "784-30-10, eta 3: epoch 2 of 5, about " in text
+    assert "784-10, eta 3: epoch 0 of 3 (2 of 5 in all), about " in text
+    assert "784-10, eta 3: epoch 1 of 3 (3 of 5 in all), about " in text
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: the task's name is shortened, the count kept
+    narrow = Terminal()
+    progress = Progress(5, stream=narrow)
+    progress.begin("784-30-10, cross-entropy, large init, eta 0.5", 400)
+    assert narrow.getvalue() == "\r\033[K784-30-10, cross-entropy...: epoch 0 of 400 (0 of 5 in all)"
+    assert len(narrow.getvalue()) - len("\r\033[K") == 59
