@@ -56,14 +56,19 @@ def _positive_int(text):
     return value
 
 
-def _eta(text):
+def _finite(text, positive):
+    """``text`` as a finite float, > 0 when ``positive``, else >= 0."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a {'positive number' if positive else 'number >= 0'}, got {text!r}") from None
+    if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        raise argparse.ArgumentTypeError(f"expected a finite number {'> 0' if positive else '>= 0'}, got {text}")
     return value
+
+
+def _eta(text):
+    return _finite(text, positive=True)
 
 
 def _sizes(text):
@@ -85,13 +90,7 @@ def _monitors(text):
 
 
 def _lmbda(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
+    return _finite(text, positive=False)
 
 
 def _data_option(parser):

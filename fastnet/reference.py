@@ -61,12 +61,7 @@ class ReferenceNetwork:
 
     def update_mini_batch(self, mini_batch, eta):
         """One gradient step on the mini-batch, its gradient summed from per-example backprop."""
-        nabla_b = [np.zeros(b.shape) for b in self.biases]
-        nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, y in mini_batch:
-            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
-            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
-            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        nabla_b, nabla_w = summed_gradients(self, mini_batch)
         self._step(nabla_b, nabla_w, eta / len(mini_batch))
 
     def update_mini_batch_matrix(self, mini_batch, eta):
@@ -109,6 +104,17 @@ class ReferenceNetwork:
     def cost_derivative(self, output_activations, y):
         """dC_x/da_L for the quadratic cost: a_L - y."""
         return output_activations - y
+
+
+def summed_gradients(net, mini_batch):
+    """The sum over the mini-batch of ``net.backprop(x, y)``, from zeros, example by example, as the book sums."""
+    nabla_b = [np.zeros(b.shape) for b in net.biases]
+    nabla_w = [np.zeros(w.shape) for w in net.weights]
+    for x, y in mini_batch:
+        delta_nabla_b, delta_nabla_w = net.backprop(x, y)
+        nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+        nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+    return nabla_b, nabla_w
 
 
 def backprop_matrix(weights, biases, X, Y):
@@ -168,10 +174,7 @@ class ReferenceNetwork2:
         self.biases = [np.random.randn(n, 1) for n in self.sizes[1:]]
         self.weights = [np.random.randn(n_out, n_in) / spread(n_in) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
 
-    def feedforward(self, a):
-        for b, w in zip(self.biases, self.weights):
-            a = sigmoid(np.dot(w, a) + b)
-        return a
+    feedforward = ReferenceNetwork.feedforward
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None, monitor=()):
         """Train; ``monitor`` names what to compute after each epoch ("training cost", "training accuracy",
@@ -198,12 +201,7 @@ class ReferenceNetwork2:
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """w <- (1 - eta lmbda / n) w - (eta/m) sum of the examples' dC/dw; b <- b - (eta/m) sum of dC/db."""
-        nabla_b = [np.zeros(b.shape) for b in self.biases]
-        nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, y in mini_batch:
-            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
-            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
-            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        nabla_b, nabla_w = summed_gradients(self, mini_batch)
         decay, step = 1 - eta * (lmbda / n), eta / len(mini_batch)
         self.weights = [decay * w - step * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - step * nb for b, nb in zip(self.biases, nabla_b)]
