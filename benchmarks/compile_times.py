@@ -37,7 +37,7 @@ class CompileTimes(event.Listener):
 def main(argv):
     listener = CompileTimes()
     event.register("numba:compile", listener)
-    from fastnet import cli
+    from fastnet.tools import cli
 
     imported = time.perf_counter()
     cli.main(argv or ["--epochs", "1"])

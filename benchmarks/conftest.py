@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parent.parent / "fastnet" / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 _medians = defaultdict(dict)  # case -> {engine: median seconds per epoch}
 _notes = defaultdict(list)  # case -> lines printed under it
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import fastnet
 from fastnet import mnist_loader
-from fastnet.reference import ReferenceNetwork
+from fastnet.tools.reference import ReferenceNetwork
 
 CHECKPOINTS = (300, 600, 2500, 5000)
 

@@ -19,7 +19,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent / "fastnet" / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 @njit(cache=True)

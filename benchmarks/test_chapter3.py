@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import fastnet.network2 as network2
-from fastnet.bench import BOOK_STEP, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, fastnet_training
-from fastnet.kernels import CROSS_ENTROPY, Step
-from fastnet.reference import ReferenceNetwork2
+from fastnet.tools.bench import BOOK_STEP, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, fastnet_training
+from fastnet.engine.kernels import CROSS_ENTROPY, Step
+from fastnet.tools.reference import ReferenceNetwork2
 
 SIZES = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}
 CHAPTER_3_STEP = Step(0.5, 1 - 0.5 * (5.0 / EPOCH_IMAGES), CROSS_ENTROPY)  # eta 0.5, lmbda 5.0, n 50,000
@@ -91,7 +91,7 @@ def centred(X):
 
 
 def test_centred_reference(benchmark, record, mnist_arrays):
-    from fastnet.bench import reference_epoch as chapter1_reference
+    from fastnet.tools.bench import reference_epoch as chapter1_reference
 
     X, y = mnist_arrays
     training = book_examples(centred(X.astype(np.float64)), y, REFERENCE_IMAGES)

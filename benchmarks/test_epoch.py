@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.reference import ReferenceNetwork
-from fastnet.bench import BOOK_STEP, fastnet_training
+from fastnet.tools.reference import ReferenceNetwork
+from fastnet.tools.bench import BOOK_STEP, fastnet_training
 
 MINI_BATCH, ETA = 10, 3.0
 SIZES = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}

@@ -5,9 +5,10 @@ Timings only (``pytest --benchmark-only``); the tests check what these functions
 
 import numpy as np
 
-from fastnet import mnist_loader, validation
-from fastnet.training import Training
-from fastnet.bench import fastnet_training
+from fastnet import mnist_loader
+from fastnet._book import validation
+from fastnet.engine import Training, data_set
+from fastnet.tools.bench import fastnet_training
 from conftest import DATA
 
 
@@ -22,7 +23,7 @@ def test_convert_the_books_list(benchmark, mnist_lists, mnist_arrays):
 
     def convert():
         data = validation.examples("SGD", "training_data", training, 784, 10)
-        return Training(params, data.X, data.T)
+        return Training(params, data_set(data.X, data.T, 10, np.float64))
 
     benchmark.pedantic(convert, rounds=5, warmup_rounds=1)
     assert np.array_equal(convert().inputs.indptr[-1:], [np.count_nonzero(mnist_arrays[0])])

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fastnet.bench import busy_core, run_timed
-from fastnet.jit import COMPILE_NOTICE
+from fastnet.tools.bench import busy_core, run_timed
+from fastnet.engine.jit import COMPILE_NOTICE
 
 MINIMAL = Path(__file__).resolve().parent / "minimal_epoch.py"
 _cold = {}  # dtype -> {"fastnet": seconds, "minimal": seconds}

@@ -1,13 +1,13 @@
 """The scaling table under pytest-benchmark: fastnet's SGD epoch over sizes, mini-batch sizes and dtypes.
 
-The cases are ``fastnet.bench.CASES`` (``fastnet bench`` prints the same table). The reference
+The cases are ``fastnet.tools.bench.CASES`` (``fastnet bench`` prints the same table). The reference
 trains on ``REFERENCE_IMAGES`` images and is scaled up to the 50,000 of an epoch. The two cases
 ``test_epoch.py`` already times on whole epochs are left out here.
 """
 
 import pytest
 
-from fastnet.bench import (BOOK_STEP, CASES, DTYPES, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, case_name,
+from fastnet.tools.bench import (BOOK_STEP, CASES, DTYPES, EPOCH_IMAGES, REFERENCE_IMAGES, book_examples, case_name,
                            fastnet_training, reference_epoch)
 from test_epoch import SIZES
 

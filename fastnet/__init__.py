@@ -5,10 +5,10 @@
 """
 
 from . import mnist_loader, network2
-from .baselines import average_darkness
+from ._book.overrides import OverrideWarning
 from .network import Network, load, sigmoid, sigmoid_prime
-from .overrides import OverrideWarning
-from .plots import plot_history
+from .tools.baselines import average_darkness
+from .tools.plots import plot_history
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "network2", "average_darkness", "OverrideWarning",
            "plot_history"]

@@ -10,7 +10,8 @@ pixels lie in [0, 255/256]): the IDX files and the book's pickle give identical 
 book's code prints the same numbers from either.
 
 Where to look when no path is given: the directory in the environment variable ``FASTNET_DATA``,
-then the copy of MNIST installed with fastnet (``fastnet/data``).
+then the copy of MNIST installed with fastnet (the package ``fastnet.data``, the top-level ``data/``
+of the source tree).
 """
 
 import gzip
@@ -18,6 +19,7 @@ import hashlib
 import os
 import pickle
 import zlib
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +39,7 @@ FILES = {
 CHECKSUMS = "SHA256SUMS"
 _IDX_MAGIC = {"images": 2051, "labels": 2049}
 _HOW_TO_GET = (
-    "fastnet installs MNIST in its package directory (fastnet/data); point the FASTNET_DATA "
+    "fastnet installs MNIST as its package fastnet.data; point the FASTNET_DATA "
     "environment variable or the path argument at a directory holding the four official files "
     f"({', '.join(FILES.values())}) and {CHECKSUMS}, or at the book's mnist.pkl.gz"
 )
@@ -48,11 +50,11 @@ class DataError(ValueError):
 
 
 def default_data_dir():
-    """Return the directory read when no path is given: ``$FASTNET_DATA``, else the bundled ``fastnet/data``."""
+    """Return the directory read when no path is given: ``$FASTNET_DATA``, else the bundled ``fastnet.data``."""
     env = os.environ.get("FASTNET_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent / "data"
+    return Path(str(files("fastnet.data")))
 
 
 def load_data(path=None):

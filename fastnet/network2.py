@@ -13,24 +13,18 @@ the book's code does, with fastnet's versions of everything else underneath.
 """
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from . import kernels, validation
-from .activation import sigmoid, sigmoid_prime
-from .arrays import book_pairs, labels_of, no_rows, one_hot_targets, sparse_rows
-from .base import SigmoidNetwork, print_line
-from .jit import compile_notice
-from .layout import unpack
+from ._book import validation
+from ._book.files import ModelFileError, write_atomically
+from ._book.overrides import warn_override
+from ._book.sigmoid_network import SigmoidNetwork
+from .engine import CROSS_ENTROPY, QUADRATIC, one_hot_targets, outputs, prepare_outputs, sigmoid, sigmoid_prime, unpack
 from .mnist_loader import vectorized_result
-from .overrides import overridden, warn_override
-from .sgd import BookRun, CompiledRun
-from .saving import ModelFileError
-from .training import count_correct, one_step, outputs
+from .network import print_line
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]
 
@@ -63,10 +57,6 @@ class CrossEntropyCost:
         return a - y
 
 
-TRAINING_METHODS = ("update_mini_batch", "backprop")
-MONITORING_METHODS = ("accuracy", "total_cost", "feedforward")
-
-
 def _cost_class(cost):
     """The class of ``cost``, which the book's scripts pass as a class or as an instance."""
     return cost if isinstance(cost, type) else type(cost)
@@ -75,7 +65,7 @@ def _cost_class(cost):
 def _rule(cost):
     """The compiled engine's output rule for ``cost``'s delta, or None for a reader's own delta."""
     delta = _cost_class(cost).delta
-    return {QuadraticCost.delta: kernels.QUADRATIC, CrossEntropyCost.delta: kernels.CROSS_ENTROPY}.get(delta)
+    return {QuadraticCost.delta: QUADRATIC, CrossEntropyCost.delta: CROSS_ENTROPY}.get(delta)
 
 
 def _batched_fn(cost):
@@ -93,32 +83,23 @@ def _regularisation(weights, lmbda, n):
     return 0.5 * (lmbda / n) * sum(np.linalg.norm(w) ** 2 for w in weights)
 
 
-class _Scored:
-    """A data set the monitors score, converted once: inputs as CSR, one-hot targets in float64, labels."""
-
-    def __init__(self, net, data, inputs=None):
-        self.n = len(data.X)
-        self.inputs = sparse_rows(data.X, net.dtype) if inputs is None else inputs
-        self.Y = one_hot_targets(data.T, net.sizes[-1], np.float64)
-        self.labels = labels_of(data.T)
-
-    def prepare(self, params):
-        """Compile the forward pass (on no inputs), so that a first compile happens before training."""
-        outputs(params, no_rows(self.inputs), threads=1)
-
-    def cost_and_accuracy(self, net, params, lmbda, threads=None):
-        """The book's ``total_cost`` and ``accuracy`` of the network ``params`` on this data, from one
-        forward pass over all of it."""
-        A = outputs(params, self.inputs, threads)
-        correct = int(np.sum(np.argmax(A, axis=1) == self.labels))
-        with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 is -inf and 0 ln 0 is nan: nan_to_num, as the book
-            costs = _batched_fn(net.cost)(A.astype(np.float64), self.Y)
-        return float(np.sum(costs / self.n) + _regularisation(unpack(params)[0], lmbda, self.n)), correct
+def cost_and_accuracy(net, data, params, lmbda, threads=None):
+    """The book's ``total_cost`` and ``accuracy`` of the network ``params`` on ``data`` (``engine.DataSet``),
+    from one batched forward pass over all of it."""
+    A = outputs(params, data.inputs, threads)
+    correct = int(np.sum(np.argmax(A, axis=1) == data.labels))
+    with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 is -inf and 0 ln 0 is nan: nan_to_num, as the book
+        costs = _batched_fn(net.cost)(A.astype(np.float64), data.targets)
+    n = len(data.labels)
+    return float(np.sum(costs / n) + _regularisation(unpack(params)[0], lmbda, n)), correct
 
 
 class Network(SigmoidNetwork):
     """A network with layer sizes ``sizes`` (input first) and a ``cost`` (a class, or an instance as the
     book's scripts pass it), its parameters drawn by ``default_weight_initializer``."""
+
+    TRAINING_METHODS = ("update_mini_batch", "backprop")  # what the book's SGD calls to learn
+    MONITORING_METHODS = ("accuracy", "total_cost", "feedforward")  # what its monitors call
 
     def __init__(self, sizes, cost=CrossEntropyCost, dtype=np.float64):
         """Draw the parameters with ``default_weight_initializer``, then keep ``cost``.
@@ -132,18 +113,11 @@ class Network(SigmoidNetwork):
 
     def default_weight_initializer(self):
         """Every bias from N(0, 1), then every weight from N(0, 1/n_in), with ``np.random.randn`` (the book's order)."""
-        self.biases = [np.random.randn(n, 1).astype(self.dtype) for n in self.sizes[1:]]
-        self.weights = [
-            (np.random.randn(n_out, n_in) / np.sqrt(n_in)).astype(self.dtype)
-            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])
-        ]
+        self._draw_parameters(normalised=True)
 
     def large_weight_initializer(self):
         """Every bias, then every weight, from N(0, 1): chapter 1's initialisation, for comparison."""
-        self.biases = [np.random.randn(n, 1).astype(self.dtype) for n in self.sizes[1:]]
-        self.weights = [
-            np.random.randn(n_out, n_in).astype(self.dtype) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])
-        ]
+        self._draw_parameters(normalised=False)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False, monitor_training_cost=False,
@@ -159,87 +133,22 @@ class Network(SigmoidNetwork):
         pairs (read once, never modified), or pairs of arrays. ``log`` receives each line; ``threads``
         forces a thread count (the weights are the same bit for bit on any).
         """
-        epochs = validation.count("SGD", "epochs", epochs, 0)
-        mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
         eta = validation.learning_rate("SGD", eta)
         lmbda = validation.regularisation("SGD", lmbda)
         early_stopping_n = validation.count("SGD", "early_stopping_n", early_stopping_n, 0)
-        threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
-        validation.parameters(self)
         validation.cost(self.cost)
-        training = self._data("SGD", "training_data", training_data)
         evaluation = self._optional_data("SGD", "evaluation_data", evaluation_data)
-        watch_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy or early_stopping_n > 0
-        if watch_evaluation and evaluation is None:
-            raise ValueError("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
-        n = len(training.X)
-        own_training = overridden(self, Network, TRAINING_METHODS) + (["cost.delta"] if _rule(self.cost) is None else [])
-        own_monitors = overridden(self, Network, MONITORING_METHODS) + (["cost.fn"] if _batched_fn(self.cost) is None else [])
-        if own_training:
-            warn_override(self, own_training, "SGD calls them for each mini-batch as the book's code does, slower "
-                          "than fastnet's compiled epoch")
-        if own_monitors and (watch_evaluation or monitor_training_cost or monitor_training_accuracy):
-            warn_override(self, own_monitors, "SGD's monitors call them as the book's code does, one example at a time")
-        with compile_notice():
-            if own_training:
-                run = BookRun(self, training, mini_batch_size,
-                              lambda mini_batch: self.update_mini_batch(mini_batch, eta, lmbda, n))
-            else:
-                step = kernels.Step(eta, 1 - eta * (lmbda / n), _rule(self.cost))
-                run = CompiledRun(self, training, mini_batch_size, step, threads, sync=bool(own_monitors))
-            monitor = self._monitor(run, training, evaluation, lmbda, bool(own_monitors), threads)
-        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
-        best, epochs_without_better = 0, 0
-        try:
-            for j in range(epochs):
-                run.epoch()
-                log(f"Epoch {j} training complete")
-                params = run.params()
-                if monitor_training_cost or monitor_training_accuracy:
-                    cost, accuracy = monitor("training", params, monitor_training_cost, monitor_training_accuracy)
-                    if monitor_training_cost:
-                        training_cost.append(cost)
-                        log(f"Cost on training data: {cost}")
-                    if monitor_training_accuracy:
-                        training_accuracy.append(accuracy)
-                        log(f"Accuracy on training data: {accuracy} / {n}")
-                if watch_evaluation:
-                    cost, accuracy = monitor("evaluation", params, monitor_evaluation_cost,
-                                             monitor_evaluation_accuracy or early_stopping_n > 0)
-                    if monitor_evaluation_cost:
-                        evaluation_cost.append(cost)
-                        log(f"Cost on evaluation data: {cost}")
-                    if monitor_evaluation_accuracy:
-                        evaluation_accuracy.append(accuracy)
-                        log(f"Accuracy on evaluation data: {accuracy} / {len(evaluation.X)}")
-                log("")
-                if early_stopping_n > 0:
-                    best, epochs_without_better = (accuracy, 0) if accuracy > best else (best, epochs_without_better + 1)
-                    if epochs_without_better == early_stopping_n:
-                        break
-        finally:
-            run.finish()
-        return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
+        monitors = Monitors(self, evaluation, lmbda, (monitor_training_cost, monitor_training_accuracy),
+                            (monitor_evaluation_cost, monitor_evaluation_accuracy), early_stopping_n, log, threads)
+        return self._sgd(training_data, epochs, mini_batch_size, eta, lmbda, monitors, threads)
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """One step on ``mini_batch``: w <- (1 - eta lmbda / n) w - (eta/m) sum of dC_x/dw, b likewise without the decay."""
         eta = validation.learning_rate("update_mini_batch", eta)
         lmbda = validation.regularisation("update_mini_batch", lmbda)
         n = validation.count("update_mini_batch", "n", n, 1)
-        validation.parameters(self)
         validation.cost(self.cost)
-        decay = 1 - eta * (lmbda / n)
-        if overridden(self, Network, ("backprop",)) or _rule(self.cost) is None:  # the book's loop over self.backprop
-            mini_batch = validation.pairs("update_mini_batch", "mini_batch", mini_batch)
-            nabla_b, nabla_w = self._summed_gradients(mini_batch)
-            scale = eta / len(mini_batch)
-            self.weights = [(decay * w - scale * nw).astype(self.dtype) for w, nw in zip(self.weights, nabla_w)]
-            self.biases = [(b - scale * nb).astype(self.dtype) for b, nb in zip(self.biases, nabla_b)]
-            return
-        X, T, _ = self._data("update_mini_batch", "mini_batch", mini_batch)
-        params = self._params()
-        one_step(params, X, T, kernels.Step(eta, decay, _rule(self.cost)))
-        self.weights, self.biases = unpack(params)
+        self._step(mini_batch, eta, 1 - eta * (lmbda / n))
 
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of the cost C_x, shaped like biases and weights; the
@@ -247,7 +156,7 @@ class Network(SigmoidNetwork):
         validation.cost(self.cost)
         rule = _rule(self.cost)
         if rule is None:  # a reader's own cost: its delta, where the book's backprop asks for it
-            return self._gradient(x, y, kernels.QUADRATIC, lambda z, a: self.cost.delta(z, a, y))
+            return self._gradient(x, y, QUADRATIC, lambda z, a: self.cost.delta(z, a, y))
         return self._gradient(x, y, rule)
 
     def accuracy(self, data, convert=False):
@@ -256,12 +165,7 @@ class Network(SigmoidNetwork):
         The book sets ``convert`` for training data (one-hot ``y``) and not for evaluation data
         (integer labels); fastnet reads which it is from the data, so either value works.
         """
-        validation.parameters(self)
-        examples = self._data("accuracy", "data", data)
-        labels = labels_of(examples.T)
-        if overridden(self, Network, ("feedforward",)):  # the book's loop: one feedforward per example
-            return sum(int(np.argmax(self.feedforward(x)) == label) for x, label in zip(examples.X[:, :, None], labels))
-        return count_correct(self._params(), sparse_rows(examples.X, self.dtype), labels)
+        return self._correct("accuracy", "data", data)
 
     def total_cost(self, data, lmbda, convert=False):
         """The cost on ``data``, averaged over its examples, plus the L2 term (lmbda / 2n) sum of w^2.
@@ -273,12 +177,12 @@ class Network(SigmoidNetwork):
         validation.parameters(self)
         validation.cost(self.cost)
         examples = self._data("total_cost", "data", data)
-        if overridden(self, Network, ("feedforward",)) or _batched_fn(self.cost) is None:  # the book's loop
-            n, cost = len(examples.X), 0.0
-            for x, y in book_pairs(examples.X, one_hot_targets(examples.T, self.sizes[-1], np.float64)):
-                cost += self.cost.fn(self.feedforward(x), y) / n
-            return cost + _regularisation(self.weights, lmbda, n)
-        return _Scored(self, examples).cost_and_accuracy(self, self._params(), lmbda)[0]
+        if self._own(("feedforward",)) or _batched_fn(self.cost) is None:  # the book's loop
+            cost = 0.0
+            for x, y in zip(examples.X[:, :, None], one_hot_targets(examples.T, self.sizes[-1], np.float64)[:, :, None]):
+                cost += self.cost.fn(self.feedforward(x), y) / examples.n
+            return cost + _regularisation(self.weights, lmbda, examples.n)
+        return cost_and_accuracy(self, examples.converted, self._params(), lmbda)[0]
 
     def save(self, filename):
         """Write the network to ``filename`` as the book's JSON (sizes, weights, biases, the cost's name), atomically."""
@@ -292,43 +196,85 @@ class Network(SigmoidNetwork):
         }
         if self.dtype != np.float64:
             data["dtype"] = self.dtype.name  # fastnet's addition; the book's load ignores it
-        path = Path(filename)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomically(filename, lambda f: json.dump(data, f), mode="w")
 
-    def _monitor(self, run, training, evaluation, lmbda, own, threads):
-        """``monitor(which, params, cost?, accuracy?) -> (cost, accuracy)`` for "training" or "evaluation".
+    def _own_training(self):
+        return self._own(self.TRAINING_METHODS) + (["cost.delta"] if _rule(self.cost) is None else [])
 
-        With the reader's own monitoring methods it calls ``self.total_cost`` and ``self.accuracy`` as
-        the book's ``SGD`` does (``weights`` are kept up to date); otherwise each data set costs one
-        batched forward pass per epoch, whichever of the two numbers are asked for.
-        """
-        if own:
-            data = {name: None if d is None else (d.items if d.items is not None else book_pairs(d.X, d.T))
-                    for name, d in (("training", training), ("evaluation", evaluation))}
+    def _output_rule(self):
+        return _rule(self.cost)
 
-            def book_monitor(which, params, cost, accuracy):
-                convert = which == "training"
-                return (self.total_cost(data[which], lmbda, convert=not convert) if cost else None,
-                        self.accuracy(data[which], convert=convert) if accuracy else None)
+    def _call_update_mini_batch(self, mini_batch, eta, lmbda, n):
+        self.update_mini_batch(mini_batch, eta, lmbda, n)
 
-            return book_monitor
-        engine, scored = getattr(run, "engine", None), {}
 
-        def fast_monitor(which, params, cost, accuracy):
-            if which not in scored:  # converted once, on first use
-                data = training if which == "training" else evaluation
-                scored[which] = _Scored(self, data, engine.inputs if engine is not None and which == "training" else None)
-            return scored[which].cost_and_accuracy(self, params, lmbda, threads)
+class Monitors:
+    """Chapter 3's report after each epoch: ``Epoch j training complete``, the cost and accuracy on the
+    training and on the evaluation data that the monitor flags ask for, then an empty line; the four
+    lists ``SGD`` returns; and early stopping after ``early_stopping_n`` epochs without a better
+    evaluation accuracy.
 
-        _Scored(self, training, engine.inputs if engine is not None else None).prepare(run.params())
-        return fast_monitor
+    Each data set costs one batched forward pass per epoch, whichever of its two numbers are asked
+    for; with the reader's own ``accuracy``, ``total_cost``, ``feedforward`` or cost ``fn``, they are
+    called as the book's ``SGD`` calls them (``reads_network``: the run keeps ``weights`` up to date).
+    """
+
+    def __init__(self, net, evaluation, lmbda, training_flags, evaluation_flags, early_stopping_n, log, threads):
+        self.net, self.evaluation, self.lmbda, self.log, self.threads = net, evaluation, lmbda, log, threads
+        self.early_stopping_n = early_stopping_n
+        self.asked = {"training": training_flags,
+                      "evaluation": (evaluation_flags[0], evaluation_flags[1] or early_stopping_n > 0)}
+        if any(self.asked["evaluation"]) and evaluation is None:
+            raise ValueError("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
+        self.shown = {"training": training_flags, "evaluation": evaluation_flags}
+        self.own = net._own(Network.MONITORING_METHODS) + (["cost.fn"] if _batched_fn(net.cost) is None else [])
+        self.reads_network = bool(self.own) and any(self.asked["training"] + self.asked["evaluation"])
+        self.lists = {(which, what): [] for which in ("evaluation", "training") for what in ("cost", "accuracy")}
+        self.best, self.epochs_without_better = 0, 0
+
+    def prepare(self, params, training):
+        """Keep the training data, and say that the reader's methods monitor, or compile fastnet's monitors."""
+        self.data = {"training": training, "evaluation": self.evaluation}
+        if self.reads_network:
+            warn_override(self.net, self.own, "SGD's monitors call them as the book's code does, one example at a time",
+                          stacklevel=5)
+        elif any(self.asked["training"] + self.asked["evaluation"]):
+            prepare_outputs(params, training.converted.inputs)
+
+    def __call__(self, epoch, params):
+        """Report epoch ``epoch``, trained to ``params``; True when early stopping ends the run."""
+        self.log(f"Epoch {epoch} training complete")
+        accuracy = None
+        for which in ("training", "evaluation"):
+            if any(self.asked[which]):
+                cost, accuracy = self._measure(which, params)
+                for what, value, shown in (("cost", cost, self.shown[which][0]), ("accuracy", accuracy, self.shown[which][1])):
+                    if shown:
+                        self.lists[which, what].append(value)
+                        self.log(f"Cost on {which} data: {value}" if what == "cost"
+                                 else f"Accuracy on {which} data: {value} / {self.data[which].n}")
+        self.log("")
+        if self.early_stopping_n > 0:
+            if accuracy > self.best:
+                self.best, self.epochs_without_better = accuracy, 0
+            else:
+                self.epochs_without_better += 1
+            return self.epochs_without_better == self.early_stopping_n
+        return False
+
+    def result(self):
+        """``(evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)``, as the book's ``SGD`` returns."""
+        return tuple(self.lists[key] for key in (("evaluation", "cost"), ("evaluation", "accuracy"),
+                                                 ("training", "cost"), ("training", "accuracy")))
+
+    def _measure(self, which, params):
+        """``(cost, accuracy)`` on the data set ``which``, each None where not asked for."""
+        data, (cost, accuracy) = self.data[which], self.asked[which]
+        if self.reads_network:
+            convert = which == "training"  # the book's flags: one-hot training targets, labelled evaluation data
+            return (self.net.total_cost(data.pairs, self.lmbda, convert=not convert) if cost else None,
+                    self.net.accuracy(data.pairs, convert=convert) if accuracy else None)
+        return cost_and_accuracy(self.net, data.converted, params, self.lmbda, self.threads)
 
 
 def load(filename):

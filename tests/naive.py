@@ -3,7 +3,7 @@
 Each twin has its kernel's name (``naive.affine`` for ``kernels._affine``, ``naive.compress`` for
 ``arrays.sparse_rows``, ...) and is written the slowest and plainest way, in float64 (or exact
 rational arithmetic) with Python loops where that makes it obvious. The network-level twin is
-``fastnet.reference`` (the book's algorithm in NumPy).
+``fastnet.tools.reference`` (the book's algorithm in NumPy).
 """
 
 import gzip
@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from fastnet.simd import LANES
+from fastnet.engine.simd import LANES
 
 
 def sigmoid(z):
@@ -24,9 +24,14 @@ def sigmoid(z):
     return np.vectorize(one, otypes=[np.float64])(np.asarray(z, dtype=np.float64))
 
 
-def sigmoid_prime(z):
-    """sigma(z) * sigma(-z), element by element."""
-    return sigmoid(z) * sigmoid(-np.asarray(z, dtype=np.float64))
+def sigmoid_prime(z, dtype=None):
+    """sigma'(z) by fastnet's rule for ``dtype`` (default: z's), element by element, in float64: the book's
+    sigma(z) (1 - sigma(z)) in float64; in float32, sigma(z) sigma(-z) (which the engine then rounds once)."""
+    z = np.asarray(z)
+    s = sigmoid(z)
+    if (dtype or z.dtype) == np.float32:
+        return s * sigmoid(-z.astype(np.float64))
+    return s * (1 - s)
 
 
 def exp_nonpositive(x):
@@ -34,9 +39,9 @@ def exp_nonpositive(x):
     return np.array([math.exp(v) for v in np.asarray(x, dtype=np.float64)])
 
 
-def activate(z):
-    """``kernels._activate``: (sigma(z), sigma'(z)), both from z, in float64."""
-    return sigmoid(z), sigmoid_prime(z)
+def activate(z, dtype=None):
+    """``kernels._activate``: (sigma(z), sigma'(z)), both from z, in float64, sigma' by ``dtype``'s rule."""
+    return sigmoid(z), sigmoid_prime(z, dtype)
 
 
 def affine(W, width, bias, scale, row_of, coeff, terms):
@@ -68,7 +73,7 @@ def forward_layer(w, b, scale, A):
     """``kernels._forward_layer`` on whole layers: a' = sigma(scale w a + b) and sigma'(z) for each row a of
     ``A`` ``(m, n_in)``, with the book's ``w`` ``(n_out, n_in)`` and ``b`` ``(n_out, 1)``; float64."""
     Z = scale * (A.astype(np.float64) @ w.astype(np.float64).T) + b.astype(np.float64).ravel()
-    return activate(Z)
+    return activate(Z, w.dtype)
 
 
 def backward(weights, scales, A, SP, Y, rule):

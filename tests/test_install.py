@@ -24,7 +24,8 @@ def clean_tree(destination):
     destination.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, destination / name)
-    shutil.copytree(ROOT / "fastnet", destination / "fastnet", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("fastnet", "data"):
+        shutil.copytree(ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     return destination
 
 

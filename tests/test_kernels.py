@@ -18,10 +18,12 @@ import pytest
 import naive
 import fastnet
 from helpers import measured_close, run_kernel
-from fastnet import arrays, kernels, layout, shuffle, simd, threads, training
-from fastnet.activation import logistic
-from fastnet.arrays import one_hot_targets, sparse_rows
-from fastnet.training import Training, make_work
+from fastnet.engine import driver as training
+from fastnet.engine import inputs as arrays
+from fastnet.engine import kernels, layout, shuffle, simd, threads
+from fastnet.engine.activation import derivative, logistic
+from fastnet.engine.inputs import data_set, one_hot_targets, sparse_rows
+from fastnet.engine.driver import Training, make_work
 
 DTYPES = [np.float64, np.float32]
 # Tolerances about 10x the largest relative error measured (float64 / float32):
@@ -129,15 +131,15 @@ def _logistic_lane_by_lane(z, s_out, sp_out):
     tiny = z.dtype.type(2.0**-126 if z.itemsize == 4 else 2.0**-1022)
     for i in range(len(z)):
         s, s_minus = logistic(z[i])
-        d = s * s_minus
+        d = derivative(z[i], s, s_minus)
         s_out[i] = s if s >= tiny else 0
         sp_out[i] = d if d >= tiny else 0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_the_sigmoid_of_a_block_is_logistic_lane_by_lane_bitwise(dtype):
-    """sigmoid_block reproduces the scalar ``logistic`` (which the public sigmoid uses) to the bit, NaN included,
-    and touches only the columns asked for."""
+    """sigmoid_block reproduces the scalar ``logistic`` and ``derivative`` (which the public sigmoid and
+    sigmoid_prime use) to the bit, NaN included, and touches only the columns asked for."""
     rng = np.random.default_rng(1)
     z = np.concatenate([rng.normal(scale=[1, 10, 300][i % 3], size=1600) for i in range(3)] +
                        [[0.0, -0.0, np.inf, -np.inf, np.nan, 745.2, -745.2, 800, -800, 87.3, -87.4, 1e-300]])
@@ -165,6 +167,9 @@ def test_activate_computes_both_from_z(dtype):
     want_s, want_sp = naive.activate(z)
     tolerance = {np.float64: 5e-15, np.float32: 6e-7}[dtype]  # each value's own relative error: measured 4.8e-16 / 5.9e-8
     smallest_normal = np.finfo(dtype).tiny
+    if dtype == np.float64:  # the book's s (1 - s), of the engine's own s: bitwise, and 0 where s rounds to 1
+        want_sp = got_s * (1 - got_s)
+        assert np.all(got_sp[z > 37] == 0) and np.all(got_sp[(z > 0) & (z < 36)] > 0)
     for got, want in ((got_s, want_s), (got_sp, want_sp)):
         normal = want >= smallest_normal
         assert np.all(np.abs(got[normal] - want[normal]) <= tolerance * want[normal])
@@ -217,7 +222,11 @@ def test_forward_layer_matches_naive(dtype, sizes, share, m, density):
         kind = " complete" if data.complete else ""
         assert close("forward_layer" + kind, dtype, got[:, real], want_a[:, real])
         got_sp = sp.reshape(m, stride)[:, params.b_off[l] : params.b_off[l] + params.widths[l + 1]]
-        assert close("forward_layer_sp" + kind, dtype, got_sp[:, real], want_sp[:, real], each=True)  # from z, not a
+        if dtype == np.float64:  # the book's a (1 - a) of the layer's own activations, bit for bit
+            book = got[:, real] * (1 - got[:, real])
+            assert np.array_equal(got_sp[:, real], np.where(book >= np.finfo(dtype).tiny, book, 0))
+        else:  # from z, not from the rounded a
+            assert close("forward_layer_sp" + kind, dtype, got_sp[:, real], want_sp[:, real], each=True)
         changed = (act != before).reshape(m, stride)
         changed[:, params.b_off[l] + first : params.b_off[l] + last] = False
         assert not changed.any()
@@ -447,7 +456,7 @@ def _epoch(sizes, dtype, mini_batch_size, threads, rng_seed, decay=1.0):
     targets = rng.integers(0, sizes[-1], 47)
     np.random.seed(rng_seed)
     net = fastnet.Network(sizes, dtype=dtype)
-    run = Training(net._params(), X, targets, threads=threads)
+    run = Training(net._params(), data_set(X, targets, sizes[-1], net.dtype), threads=threads)
     random.seed(1)
     run.epoch(mini_batch_size, kernels.Step(3.0, decay, kernels.QUADRATIC))
     return run.params, net
@@ -490,7 +499,7 @@ def test_a_share_that_cannot_start_releases_the_others(monkeypatch):
     """If a thread fails to start, the shares already waiting at a barrier are released, not left spinning."""
     params, _ = _epoch([30, 40, 10], np.float64, 3, 1, 0)
     X = np.random.default_rng(0).random((9, 30))
-    run = Training(params, X, np.zeros(9, dtype=np.int64), threads=3)
+    run = Training(params, data_set(X, np.zeros(9, dtype=np.int64), 10, np.float64), threads=3)
     started = []
     original = threading.Thread.start
 
@@ -562,9 +571,10 @@ def test_the_choice_follows_the_timings():
 def test_a_forced_count_is_used_without_probing(monkeypatch):
     params, _ = _epoch([30, 40, 10], np.float64, 3, 1, 0)
     X = np.random.default_rng(0).random((9, 30))
-    assert Training(params, X, np.zeros(9, dtype=np.int64), threads=3).threads(3) == 3
+    data = data_set(X, np.zeros(9, dtype=np.int64), 10, np.float64)
+    assert Training(params, data, threads=3).threads(3) == 3
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
-    assert Training(params, X, np.zeros(9, dtype=np.int64)).threads(3) == 2
+    assert Training(params, data).threads(3) == 2
 
 
 @pytest.mark.parametrize(

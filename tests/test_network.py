@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.reference import ReferenceNetwork
+from fastnet.tools.reference import ReferenceNetwork
 from helpers import SHAPES, random_examples, relative_error, seed_both
 from naive import numerical_gradient
 

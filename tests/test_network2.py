@@ -12,7 +12,7 @@ import pytest
 
 import fastnet
 import fastnet.network2 as network2
-from fastnet.reference import ReferenceNetwork2
+from fastnet.tools.reference import ReferenceNetwork2
 from helpers import measured, random_examples, relative_error, seed_both
 from naive import numerical_gradient
 
@@ -235,7 +235,7 @@ def test_load_reads_a_file_written_the_books_way(tmp_path):
 def test_load_names_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(fastnet.saving.ModelFileError, match=r"bad.json: " + message):
+    with pytest.raises(fastnet._book.files.ModelFileError, match=r"bad.json: " + message):
         network2.load(path)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 import fastnet
 from fastnet import mnist_loader
-from fastnet.reference import ReferenceNetwork
+from fastnet.tools.reference import ReferenceNetwork
 from conftest import DATA
 from helpers import measured, relative_error, seed_both
 
@@ -44,7 +44,7 @@ def test_chapter_3_two_epochs_match_the_books_algorithm(book_data, cost, large):
     import io
 
     import fastnet.network2 as network2
-    from fastnet.reference import ReferenceNetwork2
+    from fastnet.tools.reference import ReferenceNetwork2
 
     training, test = book_data
     seed_both(12345678)

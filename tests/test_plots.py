@@ -10,7 +10,7 @@ from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 import fastnet  # noqa: E402
-from fastnet import cli, plots  # noqa: E402
+from fastnet.tools import cli, plots  # noqa: E402
 
 
 def pixel(image, figure, axis, x, y):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.reference import ReferenceNetwork
+from fastnet.tools.reference import ReferenceNetwork
 from helpers import random_examples, relative_error, seed_both
 
 SIZES = [12, 7, 4]

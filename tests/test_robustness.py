@@ -2,6 +2,7 @@
 
 import _thread
 import os
+import shutil
 import random
 import subprocess
 import sys
@@ -50,10 +51,10 @@ def test_interrupt_after_an_epoch_keeps_completed_epochs_and_reaches_the_caller(
 
 def test_interrupt_inside_an_epoch_lets_the_epoch_finish(monkeypatch):
     """A Ctrl-C arriving while epoch 1 shuffles: epoch 1 completes, and weights, order and random agree."""
-    import fastnet.training
+    import fastnet.engine.driver
 
     data = random_examples(np.random.default_rng(5), SIZES, 40)
-    shuffle = fastnet.training.shuffle_in_place
+    shuffle = fastnet.engine.driver.shuffle_in_place
     calls = []
 
     def shuffle_then_interrupt(order):
@@ -62,14 +63,14 @@ def test_interrupt_inside_an_epoch_lets_the_epoch_finish(monkeypatch):
         if calls.count(len(data)) == 2:  # the second epoch's shuffle (SGD first shuffles nothing, to compile)
             _thread.interrupt_main()  # the SIGINT handler runs now, between shuffle and training
 
-    monkeypatch.setattr(fastnet.training, "shuffle_in_place", shuffle_then_interrupt)
+    monkeypatch.setattr(fastnet.engine.driver, "shuffle_in_place", shuffle_then_interrupt)
     seed_both(0)
     net = fastnet.Network(SIZES)
     order = list(data)
     with pytest.raises(KeyboardInterrupt):
         net.SGD(order, 5, 5, 3.0, log=lambda line: None)
     state = random.getstate()
-    monkeypatch.setattr(fastnet.training, "shuffle_in_place", shuffle)
+    monkeypatch.setattr(fastnet.engine.driver, "shuffle_in_place", shuffle)
     assert_same_network(net, order, *trained(2, data))
     assert random.getstate() == state
 
@@ -127,10 +128,9 @@ def test_works_when_no_compile_cache_can_be_written(tmp_path):
     """A copy of the package whose __pycache__ cannot be created, and no writable cache elsewhere."""
     package = Path(fastnet.__file__).parent
     copy = tmp_path / "fastnet"
-    copy.mkdir()
-    for source in package.glob("*.py"):
-        (copy / source.name).write_text(source.read_text())
-    (copy / "__pycache__").write_text("a file where numba would make its cache directory")
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for directory in [copy, *(p for p in copy.iterdir() if p.is_dir())]:
+        (directory / "__pycache__").write_text("a file where numba would make its cache directory")
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
@@ -138,7 +138,7 @@ def test_works_when_no_compile_cache_can_be_written(tmp_path):
                PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(tmp_path))
     script = (
         "import numpy as np, fastnet\n"
-        "from fastnet.jit import CACHE\n"
+        "from fastnet.engine.jit import CACHE\n"
         "net = fastnet.Network([3, 2])\n"
         "print(CACHE, net.feedforward(np.ones(3)).shape)\n"
     )

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet.saving import ModelFileError
+from fastnet._book.files import ModelFileError
 from helpers import random_examples, seed_both
 
 

@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-from fastnet.shuffle import shuffle_in_place
+from fastnet.engine.shuffle import shuffle_in_place
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 99, 2**40])

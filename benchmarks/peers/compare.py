@@ -3,7 +3,7 @@ fresh processes, taking turns, on MNIST and on centred MNIST, in float64 and flo
 
     python benchmarks/peers/compare.py ROUNDS PYTHON_WITH_TORCH PYTHON_WITH_JAX
 
-The book's algorithm (fastnet.reference, per example) runs with this interpreter, as fastnet does.
+The book's algorithm (fastnet.tools.reference, per example) runs with this interpreter, as fastnet does.
 Prints a Markdown table of the medians over the rounds.
 """
 
@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 REFERENCE = """
 import random, sys, time, io, contextlib, numpy as np
 from fastnet import mnist_loader
-from fastnet.reference import ReferenceNetwork
+from fastnet.tools.reference import ReferenceNetwork
 (X, y), _, _ = mnist_loader.load_data()
 X = X.astype(np.float64)
 if sys.argv[1] == "centred":

@@ -14,8 +14,7 @@ import numpy as np
 
 import fastnet
 from fastnet import mnist_loader
-from fastnet.kernels import QUADRATIC, Step
-from fastnet.training import Training
+from fastnet.engine import QUADRATIC, Step, Training, data_set
 
 
 def main(dtype, data):
@@ -26,7 +25,8 @@ def main(dtype, data):
         X[X == 0] = 1e-3
     random.seed(0)
     np.random.seed(0)
-    run = Training(fastnet.Network([784, 100, 10], dtype=dtype)._params(), X, y)
+    net = fastnet.Network([784, 100, 10], dtype=dtype)
+    run = Training(net._params(), data_set(X, y, 10, net.dtype))
     step = Step(3.0, 1.0, QUADRATIC)
     run.epoch(10, step)
     times = []

@@ -22,7 +22,7 @@ if dtype == "float64":
     jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent.parent / "fastnet" / "data"
+DATA = Path(__file__).resolve().parent.parent.parent / "data"
 
 
 def idx(name, offset):

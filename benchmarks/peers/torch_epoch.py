@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATA = Path(__file__).resolve().parent.parent.parent / "fastnet" / "data"
+DATA = Path(__file__).resolve().parent.parent.parent / "data"
 
 
 def idx(name, offset):

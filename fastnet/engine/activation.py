@@ -16,9 +16,9 @@ import numpy as np
 from llvmlite import ir
 from numba import types, vectorize
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
-from .jit import CACHE, kernel
+from .jit import CACHE, kernel, ufunc
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k * LN2_HI is exact (Cody & Waite)
@@ -94,8 +94,22 @@ def _sigma(z):
 
 
 def _sigma_prime(z):
-    s, s_minus = logistic(z)
-    return s * s_minus
+    return derivative(z, *logistic(z))
+
+
+def derivative(z, s, s_minus):
+    """sigma'(z) from ``(s, s_minus) = logistic(z)`` in the precision of ``z``: in float64 the book's
+    s (1 - s), bit for bit (exactly 0 once s rounds to 1, for z above about 36.7); in float32 the
+    float64 product s sigma(-z), rounded once (so that a saturated float32 neuron keeps a tiny
+    slope rather than none)."""
+    return s * (1.0 - s)
+
+
+@overload(derivative, jit_options={"cache": CACHE, "error_model": "numpy"})
+def _derivative(z, s, s_minus):
+    if z == types.float32:
+        return lambda z, s, s_minus: s * s_minus
+    return lambda z, s, s_minus: s * (1.0 - s)
 
 
 _UFUNCS = {}
@@ -105,7 +119,7 @@ def _ufunc(scalar):
     """``scalar`` as a NumPy ufunc on float32 and float64, compiled on first use rather than at import:
     a run that trains never calls the public functions, and should not wait for them."""
     if scalar not in _UFUNCS:
-        _UFUNCS[scalar] = vectorize(["float32(float32)", "float64(float64)"], cache=CACHE)(scalar)
+        _UFUNCS[scalar] = ufunc(scalar, ["float32(float32)", "float64(float64)"])
     return _UFUNCS[scalar]
 
 
@@ -115,15 +129,16 @@ def sigmoid(z):
 
 
 def sigmoid_prime(z):
-    """Derivative of the sigmoid, sigma(z) * (1 - sigma(z)) = sigma(z) * sigma(-z); 0.25 at 0."""
+    """Derivative of the sigmoid, sigma(z) * (1 - sigma(z)): in float64 the book's expression bit for
+    bit, in float32 the float64 sigma(z) * sigma(-z) rounded once (``derivative``); 0.25 at 0."""
     return _ufunc(_sigma_prime)(z)
 
 
 @intrinsic
 def sigmoid_block(typingctx, z):
-    """``(sigma(z), sigma'(z))`` of a block (``fastnet.simd``) lane by lane, as ``logistic`` computes them
-    (in float64, from one exp(-|z|)) and rounded to the block's dtype, results that would be subnormal
-    as zero: the same bits as ``logistic`` lane by lane, 16 lanes at a time.
+    """``(sigma(z), sigma'(z))`` of a block (``simd``) lane by lane, as ``logistic`` and ``derivative``
+    compute them (in float64, from one exp(-|z|)) and rounded to the block's dtype, results that would
+    be subnormal as zero: the same bits as the scalar functions lane by lane, 16 lanes at a time.
 
     LLVM vectorises a loop over ``logistic`` four float64 lanes wide even where the CPU has 8 (it
     prefers 256-bit vectors on Intel's AVX-512 cores); on a block it uses whole registers.
@@ -163,7 +178,10 @@ def sigmoid_block(typingctx, z):
         other = builder.fmul(e, reciprocal)
         nonnegative = builder.fcmp_ordered(">=", x64, const(0.0))
         s = builder.select(nonnegative, reciprocal, other)
-        d = builder.fmul(s, builder.select(nonnegative, other, reciprocal))
+        if z.dtype == types.float32:  # sigma'(z) by ``derivative``'s rule for each dtype
+            d = builder.fmul(s, builder.select(nonnegative, other, reciprocal))
+        else:
+            d = builder.fmul(s, builder.fsub(const(1.0), s))
         tiny = const(2.0**-126 if z.dtype == types.float32 else 2.0**-1022)
         results = []
         for value in (s, d):

@@ -18,11 +18,12 @@ def overridden(obj, base, names):
     return [name for name in names if name in vars(obj) or getattr(type(obj), name) is not getattr(base, name)]
 
 
-def warn_override(obj, methods, consequence):
-    """Say in one line that ``obj``'s own ``methods`` run, and what that costs (``consequence``)."""
+def warn_override(obj, methods, consequence, stacklevel=3):
+    """Say in one line that ``obj``'s own ``methods`` run, and what that costs (``consequence``), at the
+    reader's call ``stacklevel`` frames up (as ``warnings.warn`` counts them from here)."""
     warnings.warn(
         f"{type(obj).__name__} has its own {' and '.join(methods)}, so {consequence}; "
         "warnings.simplefilter('ignore', fastnet.OverrideWarning) silences this",
         OverrideWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )

@@ -20,9 +20,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import network2
+from .. import network2
+from ..network import Network
 from .baselines import average_darkness
-from .network import Network
 
 BOOK_SEED_CHAPTER_3 = 12345678  # the seed of every recorded chapter-3 run
 

@@ -50,18 +50,6 @@ def no_rows(inputs):
     return inputs._replace(indptr=inputs.indptr[:1], indices=inputs.indices[:0], values=inputs.values[:0])
 
 
-def is_array_pair(data):
-    """True when ``data`` is ``(X, Y)`` of arrays rather than the book's list of ``(x, y)`` tuples."""
-    return isinstance(data, tuple) and len(data) == 2 and all(isinstance(a, np.ndarray) for a in data)
-
-
-def book_pairs(X, T):
-    """The book's list of ``(x (n_0, 1), y)`` from arrays: ``y`` an int label, or a column ``(n_L, 1)`` of a row of ``T``."""
-    T = np.asarray(T)
-    targets = T.tolist() if T.ndim == 1 else list(T[:, :, None])
-    return list(zip(np.asarray(X)[:, :, None], targets))
-
-
 def one_hot_targets(T, n_out, dtype):
     """Targets as dense rows ``(n, n_out)``: one-hot rows are kept, integer labels are expanded."""
     T = np.asarray(T)
@@ -76,6 +64,20 @@ def labels_of(T):
     """Integer labels ``(n,)`` from labels or from one-hot (or any score) rows ``(n, n_L)``."""
     T = np.asarray(T)
     return T.astype(np.int64) if T.ndim == 1 else np.argmax(T, axis=1)
+
+
+class DataSet(NamedTuple):
+    """A data set converted once for the kernels: its inputs, its targets as one-hot rows in the
+    network's dtype (what an SGD step and a cost read), and its integer labels (what a score reads)."""
+
+    inputs: SparseRows
+    targets: np.ndarray  # (n, n_L), the network's dtype
+    labels: np.ndarray  # int64 (n,)
+
+
+def data_set(X, T, n_out, dtype):
+    """``DataSet`` of inputs ``X (n, n_0)`` and targets ``T`` (labels ``(n,)`` or rows ``(n, n_out)``) in ``dtype``."""
+    return DataSet(sparse_rows(X, dtype), one_hot_targets(T, n_out, dtype), labels_of(T))
 
 
 @kernel(nogil=True)

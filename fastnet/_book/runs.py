@@ -1,7 +1,9 @@
-"""The two ways ``SGD`` runs its epochs, shared by chapter 1's and chapter 3's ``Network``.
+"""The data an SGD call works on, and the two ways it runs its epochs.
 
-- ``CompiledRun``: the compiled engine (``fastnet.training``): the data converted once, the
-  parameters packed for the whole run, one shuffle and a few compiled calls per epoch.
+- ``BookData``: a checked data set, in the engine's form and in the book's list of pairs, each
+  made once per call when first needed (by the run, a monitor, or a compile before the first epoch).
+- ``CompiledRun``: the compiled engine (``fastnet.engine.Training``): the parameters packed for the
+  whole run, one shuffle and a few compiled calls per epoch.
 - ``BookRun``: the book's loop, for a reader who replaced a training method: shuffle the list,
   then call the network's ``update_mini_batch`` on each mini-batch.
 
@@ -10,28 +12,52 @@ training data in the order the book's in-place shuffles give it.
 """
 
 import random
+from functools import cached_property
 
 import numpy as np
 
-from .arrays import book_pairs, no_rows
-from .layout import pack, unpack
-from .training import Training, count_correct
+from ..engine import Training, data_set, pack, unpack
+
+
+def book_pairs(X, T):
+    """The book's list of ``(x (n_0, 1), y)`` from arrays: ``y`` an int label, or a column ``(n_L, 1)`` of a row of ``T``."""
+    T = np.asarray(T)
+    targets = T.tolist() if T.ndim == 1 else list(T[:, :, None])
+    return list(zip(np.asarray(X)[:, :, None], targets))
+
+
+class BookData:
+    """A checked data set (``validation.Examples``: ``X``, ``T``, ``items``) for a network: ``converted``
+    for the engine (``fastnet.engine.DataSet``) and ``pairs`` as the book's list, each made once."""
+
+    def __init__(self, examples, net):
+        self.X, self.T, self.items = examples
+        self.n = len(self.X)
+        self._n_out, self._dtype = net.sizes[-1], net.dtype
+
+    @cached_property
+    def converted(self):
+        return data_set(self.X, self.T, self._n_out, self._dtype)
+
+    @cached_property
+    def pairs(self):
+        return self.items if self.items is not None else book_pairs(self.X, self.T)
 
 
 class CompiledRun:
     """Epochs of ``net`` (its ``weights``, ``biases`` and ``dtype``) on the compiled engine.
 
-    The parameters stay packed between epochs. The list of examples (``examples.items``: the
+    The parameters stay packed between epochs. The list of examples (``training.items``: the
     caller's own list, or the copy made of other iterables) is left in the book's shuffled order at
     the end, and ``weights``, ``biases`` and that order are brought up to date after every epoch
     when ``sync``: a reader's own scoring method is about to read them.
     """
 
-    def __init__(self, net, examples, mini_batch_size, step, threads=None, sync=False):
+    def __init__(self, net, training, mini_batch_size, step, threads=None, sync=False):
         self.net, self.mini_batch_size, self.step, self.sync = net, mini_batch_size, step, sync
-        self.items = examples.items
-        self.original = None if examples.items is None else list(examples.items)
-        self.engine = Training(pack(net.weights, net.biases, net.dtype), examples.X, examples.T, threads)
+        self.items = training.items
+        self.original = None if training.items is None else list(training.items)
+        self.engine = Training(pack(net.weights, net.biases, net.dtype), training.converted, threads)
         self.engine.prepare(mini_batch_size)
 
     def epoch(self):
@@ -59,9 +85,9 @@ class BookRun:
     ``random``'s state go back to where that epoch began, and the error reaches the caller.
     """
 
-    def __init__(self, net, examples, mini_batch_size, update):
+    def __init__(self, net, training, mini_batch_size, update):
         self.net, self.mini_batch_size, self.update = net, mini_batch_size, update
-        self.items = examples.items if examples.items is not None else book_pairs(examples.X, examples.T)
+        self.items = training.pairs
 
     def epoch(self):
         net, items = self.net, self.items
@@ -80,18 +106,3 @@ class BookRun:
 
     def finish(self):
         """Nothing to give back: the reader's methods changed the network as they went."""
-
-
-class Scorer:
-    """How many of a data set's inputs a network gets right, from packed parameters: fastnet's
-    batched forward pass over data converted once (``__call__``), compiled by ``prepare``."""
-
-    def __init__(self, inputs, labels):
-        self.inputs, self.labels, self.n = inputs, labels, len(labels)
-
-    def __call__(self, params):
-        return count_correct(params, self.inputs, self.labels)
-
-    def prepare(self, params):
-        """Compile the forward pass (on no inputs), so that a first compile happens before training."""
-        count_correct(params, no_rows(self.inputs), np.zeros(0, dtype=np.int64))

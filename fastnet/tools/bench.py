@@ -23,11 +23,10 @@ from contextlib import contextmanager, redirect_stdout
 
 import numpy as np
 
-from .kernels import QUADRATIC, Step
-from .network import Network
+from ..engine import QUADRATIC, Step, Training, data_set
+from ..network import Network
 from .progress import Progress
 from .reference import ReferenceNetwork
-from .training import Training
 
 EPOCH_IMAGES = 50_000
 REFERENCE_IMAGES = 2_000
@@ -55,7 +54,7 @@ def fastnet_training(sizes, dtype, X, y, seed=0):
     random.seed(seed)
     np.random.seed(seed)
     net = Network(sizes, dtype=dtype)
-    return Training(net._params(), X, y)
+    return Training(net._params(), data_set(X, y, sizes[-1], net.dtype))
 
 
 def reference_epoch(sizes, mini_batch_size, training, seed=0):

@@ -11,9 +11,12 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .arrays import is_array_pair
-
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def is_array_pair(data):
+    """True when ``data`` is ``(X, Y)`` of arrays rather than the book's list of ``(x, y)`` tuples."""
+    return isinstance(data, tuple) and len(data) == 2 and all(isinstance(a, np.ndarray) for a in data)
 
 
 def _describe(value):

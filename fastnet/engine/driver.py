@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import kernels
-from .arrays import one_hot_targets, sparse_rows
+from .inputs import DataSet, no_rows, one_hot_targets, sparse_rows
 from .layout import aligned_zeros, pack
 from .shuffle import shuffle_in_place
 from .simd import LANES
@@ -89,13 +89,11 @@ class ThreadChoice:
 class Training:
     """Training data prepared for the kernels, a network's parameters, the order, and its threads."""
 
-    def __init__(self, params, X, T, threads=None):
-        """``X`` ``(n, n_0)`` with targets ``T`` (one-hot rows or labels); ``threads`` forces a thread
-        count (else ``NUMBA_NUM_THREADS`` does, else the run measures what pays)."""
-        self.params = params
-        self.inputs = sparse_rows(X, params.wt.dtype)
-        self.targets = one_hot_targets(T, int(params.sizes[-1]), params.wt.dtype)
-        self.order = np.arange(len(self.targets))  # current position -> index into the data
+    def __init__(self, params, data, threads=None):
+        """Training of ``params`` on ``data`` (``DataSet``); ``threads`` forces a thread count (else
+        ``NUMBA_NUM_THREADS`` does, else the run measures what pays)."""
+        self.params, self.data = params, data
+        self.order = np.arange(len(data.targets))  # current position -> index into the data
         self.forced = threads if threads is not None else forced_threads()
         self._runs = {}  # mini-batch size -> (ThreadChoice, Work)
 
@@ -133,14 +131,14 @@ class Training:
             if self.forced is not None:
                 candidates = [self.forced]
             else:
-                candidates = [1, shares_worth_running(self.params, self.inputs, mini_batch_size, available_cpus())]
+                candidates = [1, shares_worth_running(self.params, self.data.inputs, mini_batch_size, available_cpus())]
             work = make_work(self.params, mini_batch_size, max(candidates))
             self._steps(0, 0, mini_batch_size, kernels.Step(1.0, 1.0, kernels.QUADRATIC), work, 1)  # compile, untimed
             self._runs[mini_batch_size] = ThreadChoice(candidates), work
         return self._runs[mini_batch_size]
 
     def _steps(self, first, last, mini_batch_size, step, work, threads):
-        args = (self.params, self.inputs, self.targets, self.order, first, last, mini_batch_size, step, work)
+        args = (self.params, self.data.inputs, self.data.targets, self.order, first, last, mini_batch_size, step, work)
         run_shares(kernels.train_steps, args, threads, work.sync)
 
 
@@ -194,9 +192,14 @@ def interrupts_held_back():
             previous(signal.SIGINT, received[0])  # the default handler raises KeyboardInterrupt
 
 
-def count_correct(params, inputs, labels, threads=None):
-    """How many rows of ``inputs`` have their largest output neuron equal to their label."""
-    return int(np.sum(np.argmax(outputs(params, inputs, threads), axis=1) == labels))
+def count_correct(params, data, threads=None):
+    """How many inputs of ``data`` (``DataSet``) have their largest output neuron equal to their label."""
+    return int(np.sum(np.argmax(outputs(params, data.inputs, threads), axis=1) == data.labels))
+
+
+def prepare_outputs(params, inputs):
+    """Compile (or load from the cache) ``outputs`` for inputs like ``inputs`` (``SparseRows``), computing nothing."""
+    outputs(params, no_rows(inputs), threads=1)
 
 
 def outputs(params, inputs, threads=None):
@@ -220,8 +223,8 @@ def warm_up(dtype, input_dtype=np.float32):
     """
     try:
         params = pack([np.zeros((1, 1))], [np.zeros((1, 1))], dtype)
-        inputs = np.zeros((1, 1), dtype=input_dtype)
-        Training(params, inputs, np.zeros(1, dtype=np.int64), threads=1).prepare(1)
-        outputs(params, sparse_rows(inputs, dtype), threads=1)
+        data = DataSet(sparse_rows(np.zeros((1, 1), dtype=input_dtype), dtype), np.zeros((1, 1), dtype), np.zeros(1, np.int64))
+        Training(params, data, threads=1).prepare(1)
+        outputs(params, data.inputs, threads=1)
     except Exception:  # noqa: BLE001 (the run that follows reports it)
         pass

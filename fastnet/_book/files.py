@@ -1,8 +1,9 @@
-"""Save a network to a portable ``.npz`` file and load it back, exactly.
+"""A network's files: chapter 1's portable ``.npz`` (saved and loaded back exactly), and the atomic
+write that every saved file goes through.
 
-The file holds a format tag and version, the layer sizes, the dtype and every weight and bias
-array; nothing is pickled. It is written to a temporary file beside the target and renamed over
-it, so a crash mid-write never leaves a damaged file at the path.
+The ``.npz`` file holds a format tag and version, the layer sizes, the dtype and every weight and
+bias array; nothing is pickled. Files are written to a temporary file beside the target and
+renamed over it, so a crash mid-write never leaves a damaged file at the path.
 """
 
 import os
@@ -20,9 +21,24 @@ class ModelFileError(ValueError):
     """A file is not a fastnet network, is damaged, or is of an unknown version."""
 
 
-def save(net, path):
-    """Write ``net`` (sizes, dtype, weights, biases) to ``path`` atomically."""
+def write_atomically(path, write, mode="wb"):
+    """Call ``write(file)`` on a new temporary file beside ``path`` (opened with ``mode``), then rename it
+    to ``path``: the path holds the old file or the whole new one, never a part."""
     path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save(net, path):
+    """Write ``net`` (sizes, dtype, weights, biases) to ``path`` as ``.npz``, atomically."""
     arrays = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
@@ -32,16 +48,7 @@ def save(net, path):
     for l, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"weights_{l}"] = np.asarray(w, dtype=net.dtype)
         arrays[f"biases_{l}"] = np.asarray(b, dtype=net.dtype)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load(path):

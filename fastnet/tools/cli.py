@@ -26,12 +26,12 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from . import book as experiments
-from . import mnist_loader, network2
+from .. import mnist_loader, network2
+from ..engine import warm_up
+from ..network import Network, load
+from . import experiments
 from .bench import CASES, DTYPES, reader_runs, reader_runs_table, scaling_table
-from .network import Network, load
 from .progress import Progress
-from .training import warm_up
 
 COMMANDS = ("train", "evaluate", "book", "bench")
 MONITORS = ("training-cost", "training-accuracy", "evaluation-cost", "evaluation-accuracy")

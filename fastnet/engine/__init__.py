@@ -1,0 +1,29 @@
+"""fastnet's engine: numba kernels that train and evaluate feedforward networks of sigmoid neurons.
+
+This is everything the book-facing layer (``fastnet._book``, the drop-ins, the tools) may use; the
+modules underneath are the engine's own:
+
+- numba plumbing: ``jit`` (how kernels compile and are cached), ``simd`` (blocks and tiles of
+  floats held in registers), ``threads`` (shares of a kernel on fastnet's threads);
+- numerics: ``activation`` (the sigmoid), ``kernels`` (forward, backward, update), ``layout`` (the
+  parameters in the kernels' buffers), ``inputs`` (data in the kernels' formats), ``shuffle`` (the
+  book's ``random.shuffle``, compiled);
+- the training driver: ``driver`` (an SGD run's epochs on the kernels, the thread choice, batched
+  forward passes).
+"""
+
+from .activation import sigmoid, sigmoid_prime
+from .driver import Training, backprop_rows, count_correct, one_step, outputs, prepare_outputs, warm_up
+from .inputs import DataSet, data_set, labels_of, one_hot_targets, sparse_rows
+from .jit import COMPILE_NOTICE, compile_notice
+from .kernels import CROSS_ENTROPY, GIVEN, QUADRATIC, Step
+from .layout import Params, layer, pack, unpack
+
+__all__ = [
+    "sigmoid", "sigmoid_prime",
+    "Training", "backprop_rows", "count_correct", "one_step", "outputs", "prepare_outputs", "warm_up",
+    "DataSet", "data_set", "labels_of", "one_hot_targets", "sparse_rows",
+    "COMPILE_NOTICE", "compile_notice",
+    "CROSS_ENTROPY", "GIVEN", "QUADRATIC", "Step",
+    "Params", "layer", "pack", "unpack",
+]
