@@ -17,9 +17,11 @@ MEASURED = {}  # (comparison, dtype name) -> the largest error seen (conftest.py
 
 def measured_close(name, dtype, got, want, tolerance, each=False):
     """True when ``got`` is within ``tolerance`` of ``want``: the largest |got - want| over the largest
-    |want| (or over 1 when that is smaller), or with ``each`` every value's own relative error.
-    Records the error in ``MEASURED`` under ``(name, dtype)``."""
+    |want| (or over 1 when that is smaller), or with ``each`` every value's own relative error; never
+    when either holds a NaN or an infinity. Records the error in ``MEASURED`` under ``(name, dtype)``."""
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
+        return False
     if each:
         error = float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300), initial=0.0))
     else:
@@ -37,10 +39,26 @@ def measured(name, dtype, error, tolerance):
 
 
 def relative_error(actual, expected):
-    """max |actual - expected| / max |expected| over lists of arrays, the worst pair."""
-    return max(
-        float(np.max(np.abs(a - e)) / max(float(np.max(np.abs(e))), 1e-300)) for a, e in zip(actual, expected)
-    )
+    """max |actual - expected| / max |expected| over lists of arrays, the worst pair; infinity when the
+    lists differ in length or shapes, or any value of either is a NaN or an infinity (so that no
+    comparison with a tolerance can pass)."""
+    actual, expected = list(actual), list(expected)
+    if len(actual) != len(expected):
+        return np.inf
+    errors = []
+    for a, e in zip(actual, expected):
+        a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
+        if a.shape != e.shape or not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+            return np.inf
+        errors.append(float(np.max(np.abs(a - e), initial=0.0)) / max(float(np.max(np.abs(e), initial=0.0)), 1e-300))
+    return max(errors, default=0.0)
+
+
+def same_arrays(actual, expected):
+    """True when two lists of arrays are equal array by array, bit for bit (``np.array_equal``), and all finite."""
+    actual, expected = list(actual), list(expected)
+    return len(actual) == len(expected) and all(
+        np.array_equal(a, e) and np.all(np.isfinite(a)) for a, e in zip(actual, expected))
 
 
 def random_examples(rng, sizes, n, sparsity=0.5, labels=False):

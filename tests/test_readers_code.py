@@ -14,7 +14,7 @@ import pytest
 
 import fastnet
 from fastnet.tools.reference import ReferenceNetwork
-from helpers import random_examples, relative_error, seed_both
+from helpers import measured, random_examples, relative_error, same_arrays, seed_both
 
 SIZES = [12, 7, 4]
 
@@ -75,13 +75,13 @@ def test_any_iterable_of_pairs_trains_like_the_list_and_is_not_modified(data, co
     before = tuple(given) if isinstance(given, tuple) else None
     scores = other.SGD(given, 2, 5, 3.0, test_data=container(test), log=lines.append)
     assert lines == list_lines and [int(line.split()[2]) for line in lines] == scores
-    assert relative_error(other.weights + other.biases, listed.weights + listed.biases) == 0.0
+    assert same_arrays(other.weights + other.biases, listed.weights + listed.biases)
     if before is not None:
         assert all(a is b for a, b in zip(given, before))  # a tuple is read, never reordered
     assert other.evaluate(container(test)) == listed.evaluate(test) == scores[-1]
     other.update_mini_batch(container(training[:4]), 1.0)
     listed.update_mini_batch(training[:4], 1.0)
-    assert relative_error(other.weights + other.biases, listed.weights + listed.biases) == 0.0
+    assert same_arrays(other.weights + other.biases, listed.weights + listed.biases)
 
 
 def test_a_zip_of_test_data_is_read_once_and_scored_every_epoch(data):
@@ -227,7 +227,7 @@ def test_an_update_that_does_nothing_leaves_the_network_untrained(data):
     seed_both(3)
     start = fast_class(SIZES)
     net, _, _ = run(fast_class, data)
-    assert relative_error(net.weights + net.biases, start.weights + start.biases) == 0.0
+    assert same_arrays(net.weights + net.biases, start.weights + start.biases)
 
 
 def test_a_method_replaced_on_the_instance_is_honoured(data):
@@ -298,6 +298,38 @@ def test_an_override_that_fails_mid_epoch_leaves_the_completed_epochs(data):
         warnings.simplefilter("ignore", fastnet.OverrideWarning)
         with pytest.raises(RuntimeError, match="the reader's bug"):
             net.SGD(order, 3, 5, 3.0, log=lambda line: None)
-    assert relative_error(net.weights + net.biases, expected.weights + expected.biases) == 0.0
+    assert same_arrays(net.weights + net.biases, expected.weights + expected.biases)
     assert [id(e) for e in order] == [id(e) for e in expected_order]
     assert random.getstate() == state  # as the one-epoch run left it
+
+
+EXERCISE = lambda self, a, y: (a - y) / (a * (1 - a))  # noqa: E731
+RESTATED = lambda self, a, y: a - y  # noqa: E731 (the book's own, as a reader's subclass restates it)
+
+
+@pytest.mark.parametrize("z_out, derivative", [(12.0, EXERCISE), (25.0, EXERCISE), (33.0, EXERCISE), (-30.0, EXERCISE),
+                                               (40.0, RESTATED), (38.0, RESTATED)])
+def test_a_readers_cost_derivative_follows_the_book_where_outputs_saturate(z_out, derivative):
+    """Chapter 3's exercise: dC/da = (a - y) / (a (1 - a)), so that dC/da sigma'(z) is the cross-entropy's
+    a - y. It divides by the book's sigma'(z) = a (1 - a): near saturation (1 - a a few units in the
+    last place) any difference between the a it is given and the a that sigma'(z) is computed from is
+    amplified a millionfold. fastnet gives it the a of the same z, as the book does, and the book's
+    sigma': the gradient is the book's to rounding where the output neurons saturate. Beyond z = 36.7,
+    where a rounds to 1, the book's sigma' is exactly 0, and so is the output layer's gradient (an
+    e^-z there, as fastnet once computed, would make it non-zero and fail the comparison)."""
+    Exercise = type("Exercise", (fastnet.Network,), {"cost_derivative": derivative})
+    BookExercise = type("BookExercise", (ReferenceNetwork,), {"cost_derivative": derivative})
+
+    rng = np.random.default_rng(int(z_out) + 100)
+    nets = []
+    for cls in (Exercise, BookExercise):
+        net = cls([6, 5, 3])
+        net.weights = [rng.normal(size=(5, 6)), rng.normal(size=(3, 5))] if not nets else [w.copy() for w in nets[0].weights]
+        net.biases = [rng.normal(size=(5, 1)), np.full((3, 1), z_out)] if not nets else [b.copy() for b in nets[0].biases]
+        nets.append(net)
+    errors = []
+    for _ in range(20):
+        x, y = rng.random((6, 1)), np.eye(3)[:, [int(rng.integers(3))]]
+        got, want = nets[0].backprop(x, y), nets[1].backprop(x, y)
+        errors.append(relative_error(got[0] + got[1], want[0] + want[1]))
+    assert measured("reader's cost_derivative, saturated", np.float64, max(errors), 1e-12)  # measured 4.1e-15

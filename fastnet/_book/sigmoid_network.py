@@ -18,7 +18,7 @@ A chapter's ``Network`` says what is its own:
 import numpy as np
 
 from ..engine import (GIVEN, Step, backprop_rows, compile_notice, count_correct, labels_of, layer, one_step, outputs, pack,
-                      sparse_rows, unpack)
+                      sigmoid, sparse_rows, unpack)
 from . import validation
 from .overrides import overridden, warn_override
 from .runs import BookData, BookRun, CompiledRun
@@ -165,7 +165,7 @@ class SigmoidNetwork:
             act, _ = backprop_rows(params, X, T, rule)
             a_before = X[0] if L == 1 else layer(params, act, 0, L - 2)
             z = np.dot(self.weights[-1], a_before.reshape(-1, 1)) + self.biases[-1]
-            a = layer(params, act, 0, L - 1).reshape(-1, 1)
+            a = sigmoid(z)  # from this z, as the book's a_L and sigma'(z_L) are: a reader's a (1 - a) cancels theirs
             T, rule = validation.output_delta(output_delta(z, a), self.sizes[-1]), GIVEN
         act, delta = backprop_rows(params, X, T, rule)
         inputs = [X[0].astype(self.dtype)] + [layer(params, act, 0, l) for l in range(L - 1)]
