@@ -17,15 +17,10 @@ import numpy as np
 
 from ._book import files, validation
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork
+from ._book.sigmoid_network import SigmoidNetwork, print_line
 from .engine import QUADRATIC, count_correct, prepare_outputs, sigmoid, sigmoid_prime
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
-
-
-def print_line(line):
-    """Print one of ``SGD``'s lines at once (flushed, so that a notebook shows each epoch as it ends)."""
-    print(line, flush=True)
 
 
 class Network(SigmoidNetwork):

@@ -21,10 +21,9 @@ import numpy as np
 from ._book import validation
 from ._book.files import ModelFileError, write_atomically
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork
+from ._book.sigmoid_network import SigmoidNetwork, print_line
 from .engine import CROSS_ENTROPY, QUADRATIC, one_hot_targets, outputs, prepare_outputs, sigmoid, sigmoid_prime, unpack
 from .mnist_loader import vectorized_result
-from .network import print_line
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]
 

@@ -24,6 +24,11 @@ from .overrides import overridden, warn_override
 from .runs import BookData, BookRun, CompiledRun
 
 
+def print_line(line):
+    """Print one of ``SGD``'s lines at once (flushed, so that a notebook shows each epoch as it ends)."""
+    print(line, flush=True)
+
+
 class SigmoidNetwork:
     """A feedforward network of sigmoid neurons with the book's attributes and fastnet's ``dtype``."""
 
