@@ -4,6 +4,8 @@
 ``from fastnet import mnist_loader`` run the book's code unchanged.
 """
 
+__version__ = "0.1.0"
+
 from . import mnist_loader, network2
 from ._book.overrides import OverrideWarning
 from .network import Network, load, sigmoid, sigmoid_prime
@@ -12,4 +14,3 @@ from .tools.plots import plot_history
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime", "mnist_loader", "network2", "average_darkness", "OverrideWarning",
            "plot_history"]
-__version__ = "0.1.0"

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._book.validation import BadType, BadValue
+
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result", "DataError"]
 
 IMAGE_SIZE = 28 * 28
@@ -66,7 +68,7 @@ def load_data(path=None):
     files or the path of the book's ``mnist.pkl.gz``; by default, see the module's docstring.
     """
     if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"load_data: path must be a directory or a file path, got {path!r} ({type(path).__name__})")
+        raise BadType(f"load_data: path must be a directory or a file path, got {path!r} ({type(path).__name__})")
     path = default_data_dir() if path is None else Path(path)
     if path.is_file():
         return _load_pickle(path)
@@ -109,9 +111,9 @@ def load_data_wrapper(path=None):
 def vectorized_result(j):
     """Return the one-hot ``(10, 1)`` float64 vector with 1.0 in position ``j`` (a digit 0..9)."""
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)):
-        raise TypeError(f"vectorized_result: j must be an integer digit 0..9, got {type(j).__name__} {j!r}")
+        raise BadType(f"vectorized_result: j must be an integer digit 0..9, got {type(j).__name__} {j!r}")
     if not 0 <= j < NUM_CLASSES:
-        raise ValueError(f"vectorized_result: j must be a digit 0..9, got {j}")
+        raise BadValue(f"vectorized_result: j must be a digit 0..9, got {j}")
     e = np.zeros((NUM_CLASSES, 1))
     e[j] = 1.0
     return e

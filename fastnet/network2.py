@@ -224,7 +224,7 @@ class Monitors:
         self.asked = {"training": training_flags,
                       "evaluation": (evaluation_flags[0], evaluation_flags[1] or early_stopping_n > 0)}
         if any(self.asked["evaluation"]) and evaluation is None:
-            raise ValueError("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
+            raise validation.BadValue("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
         self.shown = {"training": training_flags, "evaluation": evaluation_flags}
         self.own = net._own(Network.MONITORING_METHODS) + (["cost.fn"] if _batched_fn(net.cost) is None else [])
         self.reads_network = bool(self.own) and any(self.asked["training"] + self.asked["evaluation"])

@@ -35,9 +35,63 @@ def test_train_prints_the_books_lines_then_a_summary_and_saves(data_dir, tmp_pat
         assert line.startswith(f"Epoch {j}: ") and " / 40  (" in line and line.endswith(" s)")
     scores = [int(line.split()[2]) for line in lines[1:4]]
     assert lines[4].startswith(f"Best: {max(scores)} / 40 ") and f"in epoch {scores.index(max(scores))}" in lines[4]
-    assert lines[5] == f"Saved to {model}"
+    assert lines[-1] == f"Saved to {model}"
     net = load(model)
     assert net.sizes == [784, 12, 10] and net.dtype == np.float32
+    _, _, (test_x, test_y) = mnist_loader.load_data(data_dir)
+    guesses = np.argmax(net.feedforward(test_x.T), axis=0)
+    missing = [d for d in range(10) if np.sum(guesses == d) < np.sum(test_y == d) / 10]
+    assert len(lines) == (7 if missing else 6)  # the stall line, when the net hardly ever predicts a digit
+    assert lines[5].startswith("The network ") == bool(missing)
+
+
+@pytest.mark.parametrize("seed, epochs", [(0, 3), (0, 30), (6, 30)])
+def test_a_digit_hardly_ever_predicted_is_said_in_one_line_with_what_to_try(seed, epochs, capsys, tmp_path):
+    """The book's 784-100-10 at eta 3.0 on MNIST: seed 0 stalls (after three epochs it never predicts an 8, after
+    thirty it predicts one a few times), seed 6 learns every digit. The guesses are counted here, from the
+    saved network, digit by digit."""
+    model = tmp_path / "model.npz"
+    assert cli.main(["--seed", str(seed), "--epochs", str(epochs), "--save", str(model)]) == 0
+    out = capsys.readouterr().out
+    _, _, (test_x, test_y) = mnist_loader.load_data()
+    guesses = np.argmax(load(model).feedforward(test_x.T), axis=0)
+    words = []
+    for digit in range(10):
+        times, shown = int(np.sum(guesses == digit)), int(np.sum(test_y == digit))
+        if times < shown / 10:
+            how = f"only {times} time{'s' if times > 1 else ''}" if times else ""
+            words.append(f"never predicts the digit {digit}" if not times else f"predicts the digit {digit} {how}")
+            words[-1] += f" ({shown} of the 10000 images are {digit}s)"
+    stall = [line for line in out.splitlines() if line.startswith("The network ")]
+    assert bool(words) == (seed == 0)  # the cases this test is for
+    if words:
+        assert stall == [f"The network {' and '.join(words)}. Some runs stall like this, as the book warns; if more "
+                         "epochs do not help, try another --seed, or chapter 3's cross-entropy cost (--cost "
+                         "cross-entropy)."]
+    else:
+        assert stall == []
+
+
+def test_a_fault_of_fastnets_shows_its_traceback_and_says_it_is_a_bug(data_dir, capsys, monkeypatch):
+    """Only the user's mistakes become one line: a TypeError from inside fastnet is a bug, shown whole."""
+
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'NoneType'")
+
+    monkeypatch.setattr(cli, "Network", broken)
+    assert cli.main(["--epochs", "1", "--data", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'" in err
+    assert err.rstrip().endswith("this is a bug in fastnet 0.1.0, not a mistake of yours; please report it with the "
+                                 "traceback above")
+
+
+def test_a_mistake_that_the_api_finds_is_one_line(data_dir, capsys, monkeypatch):
+    """A bad value reaching the API's own checks (here a learning rate the parser would refuse) is the user's."""
+    monkeypatch.setattr(cli, "_eta", float)
+    assert cli.main(["--eta", "nan", "--epochs", "1", "--data", str(data_dir)]) == 2
+    assert capsys.readouterr().err == "fastnet: error: SGD: eta must be a finite number > 0, got nan\n"
 
 
 def test_options_reach_the_run_as_the_same_call_through_the_api(data_dir, tmp_path, capsys):

@@ -1,8 +1,9 @@
 """Checks at the public boundary: once per call, before any parameter changes.
 
-Each check raises a ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, wrong value)
-whose message names the call, the argument (and the position of the offending example), what was
-expected and what was found. The kernels underneath check nothing.
+Each check raises a ``BadType``, a ``TypeError`` (wrong kind of value), or a ``BadValue``, a
+``ValueError`` (right kind, wrong value), whose message names the call, the argument (and the
+position of the offending example), what was expected and what was found: the caller's mistake,
+which the command line reports in one line. The kernels underneath check nothing.
 """
 
 import numbers
@@ -12,6 +13,17 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+class BadValue(ValueError):
+    """An argument of the right kind whose value the call cannot take."""
+
+
+class BadType(TypeError):
+    """An argument of a kind the call does not take."""
+
+
+MISTAKES = (BadValue, BadType)  # what the checks raise: a caller's mistake, never a fault of fastnet's
 
 
 def is_array_pair(data):
@@ -39,16 +51,16 @@ def _is_int_type(kind):
 def sizes(value):
     """The layer sizes: a sequence of at least two positive integers."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"Network: sizes must be a list of layer sizes like [784, 30, 10], got {_describe(value)}")
+        raise BadType(f"Network: sizes must be a list of layer sizes like [784, 30, 10], got {_describe(value)}")
     if len(value) < 2:
-        raise ValueError(
+        raise BadValue(
             f"Network: sizes must list at least two layers (input and output), got {len(value)}: {list(value)}"
         )
     for i, n in enumerate(value):
         if not _is_int(n):
-            raise TypeError(f"Network: sizes[{i}] must be a positive integer, got {_describe(n)}")
+            raise BadType(f"Network: sizes[{i}] must be a positive integer, got {_describe(n)}")
         if n < 1:
-            raise ValueError(f"Network: sizes[{i}] must be a positive integer, got {n}")
+            raise BadValue(f"Network: sizes[{i}] must be a positive integer, got {n}")
     return [int(n) for n in value]
 
 
@@ -59,41 +71,41 @@ def dtype(value):
     except TypeError:
         dt = None
     if dt not in DTYPES:
-        raise ValueError(f"Network: dtype must be float64 or float32, got {_describe(value)}")
+        raise BadValue(f"Network: dtype must be float64 or float32, got {_describe(value)}")
     return dt
 
 
 def count(where, name, value, minimum):
     """An integer (epochs, mini_batch_size) of at least ``minimum``."""
     if not _is_int(value):
-        raise TypeError(f"{where}: {name} must be an integer >= {minimum}, got {_describe(value)}")
+        raise BadType(f"{where}: {name} must be an integer >= {minimum}, got {_describe(value)}")
     if value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value}")
+        raise BadValue(f"{where}: {name} must be an integer >= {minimum}, got {value}")
     return int(value)
 
 
 def learning_rate(where, value):
     """eta: a finite number greater than zero."""
     if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: eta must be a positive number, got {_describe(value)}")
+        raise BadType(f"{where}: eta must be a positive number, got {_describe(value)}")
     if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{where}: eta must be a finite number > 0, got {value}")
+        raise BadValue(f"{where}: eta must be a finite number > 0, got {value}")
     return float(value)
 
 
 def regularisation(where, value):
     """lmbda: a finite number of at least zero."""
     if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: lmbda must be a number >= 0, got {_describe(value)}")
+        raise BadType(f"{where}: lmbda must be a number >= 0, got {_describe(value)}")
     if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{where}: lmbda must be a finite number >= 0, got {value}")
+        raise BadValue(f"{where}: lmbda must be a finite number >= 0, got {value}")
     return float(value)
 
 
 def cost(value):
     """A cost: a class or an instance with the book's ``fn(a, y)`` and ``delta(z, a, y)``."""
     if not (callable(getattr(value, "fn", None)) and callable(getattr(value, "delta", None))):
-        raise TypeError(
+        raise BadType(
             f"Network: cost must be a cost like CrossEntropyCost or QuadraticCost (with fn and delta), got {_describe(value)}"
         )
 
@@ -106,17 +118,17 @@ def parameters(net):
         ("biases", net.biases, lambda l: (sizes[l + 1], 1)),
     ):
         if not isinstance(arrays, (list, tuple)) or len(arrays) != len(sizes) - 1:
-            raise ValueError(
+            raise BadValue(
                 f"Network: {name} must be a list of {len(sizes) - 1} arrays for sizes {sizes}, got {_describe(arrays)}"
             )
         for l, a in enumerate(arrays):
             a = np.asarray(a)
             if a.shape != shape_of(l) or not np.issubdtype(a.dtype, np.number):
-                raise ValueError(
+                raise BadValue(
                     f"Network: {name}[{l}] must be a numeric array of shape {shape_of(l)}, got {_describe(a)}"
                 )
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"Network: {name}[{l}] contains NaN or infinity")
+                raise BadValue(f"Network: {name}[{l}] contains NaN or infinity")
 
 
 def _numeric_array(where, what, value):
@@ -126,7 +138,7 @@ def _numeric_array(where, what, value):
     except (TypeError, ValueError):
         array = None
     if array is None or not (np.issubdtype(array.dtype, np.number) and not np.issubdtype(array.dtype, np.complexfloating)):
-        raise TypeError(f"{where}: {what} must be numeric, got {_describe(value)}")
+        raise BadType(f"{where}: {what} must be numeric, got {_describe(value)}")
     return array
 
 
@@ -137,7 +149,7 @@ def _check_finite(where, array, label):
     bad = ~np.isfinite(array)
     if bad.any():
         row = int(np.argmax(bad.reshape(len(array), -1).any(axis=1)))
-        raise ValueError(f"{where}: {label(row)} contains NaN or infinity")
+        raise BadValue(f"{where}: {label(row)} contains NaN or infinity")
 
 
 def _listed(name):
@@ -169,7 +181,7 @@ def read_pairs(where, name, data):
     if isinstance(data, list):
         return data
     if isinstance(data, (str, bytes, np.ndarray, dict)) or not hasattr(data, "__iter__"):
-        raise TypeError(
+        raise BadType(
             f"{where}: {name} must be a list (or other iterable) of (x, y) pairs or a pair of arrays (X, Y), "
             f"got {_describe(data)}"
         )
@@ -181,11 +193,11 @@ def pairs(where, name, data):
     items = read_pairs(where, name, data)
     if not items:
         once = "" if isinstance(data, (list, tuple)) else " (a zip or generator can be read only once)"
-        raise ValueError(f"{where}: {name} is empty: expected at least one (x, y) example{once}")
+        raise BadValue(f"{where}: {name} is empty: expected at least one (x, y) example{once}")
     if not (set(map(type, items)) <= {tuple, list} and set(map(len, items)) == {2}):
         for i, example in enumerate(items):
             if not isinstance(example, (tuple, list)) or len(example) != 2:
-                raise TypeError(f"{where}: {name}[{i}] must be an (x, y) tuple, got {_describe(example)}")
+                raise BadType(f"{where}: {name}[{i}] must be an (x, y) tuple, got {_describe(example)}")
     return items
 
 
@@ -210,7 +222,7 @@ def output_delta(value, n_out):
     """A reader's output-layer delta (from their ``cost_derivative`` or cost's ``delta``) as a float row ``(1, n_out)``."""
     delta = _numeric_array("backprop", "the output layer's delta", value)
     if delta.shape not in ((n_out, 1), (n_out,)):
-        raise ValueError(
+        raise BadValue(
             f"backprop: the output layer's delta (from your cost_derivative or cost.delta) must have shape "
             f"({n_out}, 1), got {_describe(delta)}"
         )
@@ -241,7 +253,7 @@ def _stack(where, label, part, values, n, shapes=None):
         what = label(i, part)
         a = _numeric_array(where, what, v)
         if a.shape not in ((n, 1), (n,)):
-            raise ValueError(f"{where}: {what} must have shape ({n}, 1), got {_describe(a)}")
+            raise BadValue(f"{where}: {what} must have shape ({n}, 1), got {_describe(a)}")
         rows.append(a.reshape(n))
     return np.stack(rows)
 
@@ -256,7 +268,7 @@ def _targets(where, label, target_list, n_out):
     if shapes is None:
         for i, t in enumerate(target_list):
             if np.ndim(t) == 0:
-                raise TypeError(
+                raise BadType(
                     f"{where}: {label(i, 'target y')} must be an integer label 0..{n_out - 1} or a ({n_out}, 1) "
                     f"column, got {_describe(t)}"
                 )
@@ -269,25 +281,25 @@ def _check_labels(where, labels, n_out, label):
     outside = (labels < 0) | (labels >= n_out)
     if outside.any():
         i = int(np.argmax(outside))
-        raise ValueError(f"{where}: {label(i)} is {labels[i]}, outside the output range 0..{n_out - 1}")
+        raise BadValue(f"{where}: {label(i)} is {labels[i]}, outside the output range 0..{n_out - 1}")
 
 
 def _array_pair(where, name, data, n_in, n_out):
     X, T = data
     X = _numeric_array(where, f"{name} inputs X", X)
     if X.ndim != 2 or X.shape[1] != n_in:
-        raise ValueError(f"{where}: {name} inputs X must have shape (n, {n_in}), got {_describe(X)}")
+        raise BadValue(f"{where}: {name} inputs X must have shape (n, {n_in}), got {_describe(X)}")
     if len(X) == 0:
-        raise ValueError(f"{where}: {name} is empty: expected at least one example")
+        raise BadValue(f"{where}: {name} is empty: expected at least one example")
     _check_finite(where, X, lambda row: f"{name} X[{row}]")
     T = _numeric_array(where, f"{name} targets", T)
     if T.shape == (len(X),):
         if not np.issubdtype(T.dtype, np.integer):
-            raise TypeError(f"{where}: {name} labels must be integers, got dtype {T.dtype}")
+            raise BadType(f"{where}: {name} labels must be integers, got dtype {T.dtype}")
         _check_labels(where, T, n_out, lambda i: f"{name} labels[{i}]")
         return X, T.astype(np.int64)
     if T.shape != (len(X), n_out):
-        raise ValueError(
+        raise BadValue(
             f"{where}: {name} targets must be labels ({len(X)},) or one-hot rows ({len(X)}, {n_out}), got {_describe(T)}"
         )
     _check_finite(where, T, lambda row: f"{name} Y[{row}]")
@@ -298,10 +310,10 @@ def network_input(a, n_in):
     """The argument of ``feedforward``: ``(n_in,)``, ``(n_in, 1)`` or ``(n_in, k)``, finite numbers."""
     a = _numeric_array("feedforward", "a", a)
     if a.ndim not in (1, 2) or a.shape[0] != n_in:
-        raise ValueError(
+        raise BadValue(
             f"feedforward: a must have shape ({n_in},), ({n_in}, 1) or ({n_in}, k) for the input layer of "
             f"{n_in} neurons, got {_describe(a)}"
         )
     if not np.all(np.isfinite(a)):
-        raise ValueError("feedforward: a contains NaN or infinity")
+        raise BadValue("feedforward: a contains NaN or infinity")
     return a

@@ -21,12 +21,16 @@ import random
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import numba
 import numpy as np
 
-from .. import mnist_loader, network2
+from .. import __version__, mnist_loader, network2
+from .._book.files import ModelFileError
+from .._book.validation import MISTAKES
+from ..mnist_loader import DataError
 from ..engine import warm_up
 from ..network import Network, load
 from . import experiments
@@ -212,8 +216,9 @@ def train(argv):
     _seed(args.seed)
     sizes = "-".join(map(str, args.sizes))
     start = time.perf_counter()
+    evaluation = validation if chapter_3 and args.evaluation_data == "validation" else test
     if chapter_3:
-        net, curves, best = _train_chapter_3(args, sizes, training, validation if args.evaluation_data == "validation" else test)
+        net, curves, best = _train_chapter_3(args, sizes, training, evaluation)
     else:
         net = Network(args.sizes, dtype=args.dtype)
         print(f"Training {sizes} ({args.dtype}) on {len(training[1])} images: {args.epochs} epochs, mini-batch "
@@ -229,6 +234,11 @@ def train(argv):
         print(f"Best{what}: {scores[j]} / {n} ({100 * scores[j] / n:.2f}%) in epoch {j}; total {total:.1f} s")
     else:
         print(f"Total {total:.1f} s")
+    neglected = neglected_digits(net, evaluation)
+    if neglected:
+        print(f"The network {' and '.join(_guessed(*d) for d in neglected)}. Some runs stall like this, as the book "
+              "warns; if more epochs do not help, try another --seed, or chapter 3's cross-entropy cost (--cost "
+              "cross-entropy).")
     if args.save:
         net.save(args.save)
         print(f"Saved to {args.save}")
@@ -237,6 +247,26 @@ def train(argv):
 
         plot_history(curves, percent=True, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
         print(f"Plotted to {args.plot}")
+
+
+NEGLECTED = 0.1  # a digit guessed for fewer than this fraction of its images is one the network hardly ever predicts
+
+
+def neglected_digits(net, data):
+    """``(digit, guesses, shown, images)`` for each digit that ``net`` guesses for fewer than ``NEGLECTED`` of the
+    ``shown`` images of ``data`` (``(images, labels)``, ``images`` in all) that show it: the sign of a stalled run."""
+    images, labels = data
+    guesses = np.bincount(np.argmax(net.feedforward(images.T), axis=0), minlength=net.sizes[-1])
+    counts = np.bincount(labels, minlength=net.sizes[-1])
+    return [(d, int(guesses[d]), int(counts[d]), len(labels)) for d in range(net.sizes[-1])
+            if guesses[d] < NEGLECTED * counts[d]]
+
+
+def _guessed(digit, guesses, shown, images):
+    """'never predicts the digit 8 (974 of the 10000 images are 8s)', or 'predicts ... only 3 times (...)'."""
+    times = "time" if guesses == 1 else "times"
+    how = f"never predicts the digit {digit}" if guesses == 0 else f"predicts the digit {digit} only {guesses} {times}"
+    return f"{how} ({shown} of the {images} images are {digit}s)"
 
 
 def _train_chapter_3(args, sizes, training, evaluation):
@@ -347,15 +377,21 @@ def bench(argv):
 
 
 def main(argv=None):
-    """Run a command; a problem is one line on stderr and a non-zero exit, never a traceback."""
+    """Run a command. A user's mistake (an option, a file, the data) is one line on stderr and exit code 2;
+    anything else is a fault of fastnet's: its traceback, a line that says so, and exit code 1."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
     try:
         {"train": train, "evaluate": evaluate, "book": book, "bench": bench}[command](argv)
-    except (CommandError, ValueError, TypeError, OSError) as exc:  # DataError and ModelFileError are ValueErrors
+    except (CommandError, DataError, ModelFileError, OSError, *MISTAKES) as exc:
         print(f"fastnet: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastnet: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 (a bug: shown whole, and said to be one)
+        traceback.print_exc()
+        print(f"fastnet: this is a bug in fastnet {__version__}, not a mistake of yours; please report it with the "
+              "traceback above", file=sys.stderr)
+        return 1
     return 0
