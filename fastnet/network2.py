@@ -229,7 +229,7 @@ class Monitors:
         self.own = net._own(Network.MONITORING_METHODS) + (["cost.fn"] if _batched_fn(net.cost) is None else [])
         self.reads_network = bool(self.own) and any(self.asked["training"] + self.asked["evaluation"])
         self.lists = {(which, what): [] for which in ("evaluation", "training") for what in ("cost", "accuracy")}
-        self.best, self.epochs_without_better = 0, 0
+        self.best, self.epochs_without_better = None, 0  # the first epoch's accuracy is the first best
 
     def prepare(self, params, training):
         """Keep the training data, and say that the reader's methods monitor, or compile fastnet's monitors."""
@@ -254,7 +254,7 @@ class Monitors:
                                  else f"Accuracy on {which} data: {value} / {self.data[which].n}")
         self.log("")
         if self.early_stopping_n > 0:
-            if accuracy > self.best:
+            if self.best is None or accuracy > self.best:
                 self.best, self.epochs_without_better = accuracy, 0
             else:
                 self.epochs_without_better += 1

@@ -12,7 +12,6 @@ import pytest
 import fastnet.network2 as network2
 from fastnet import Network, average_darkness, load, mnist_loader
 from fastnet.tools import cli
-from fastnet.tools.experiments import CHAPTER_1
 from fastnet.tools.reference import ReferenceNetwork
 from test_mnist_loader import make_idx_dir
 
@@ -187,7 +186,15 @@ def test_book_quick_prints_the_table(data_dir, capsys):
     assert "--quick: 5 epochs per run, the book ran 30" in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0] == "| experiment | the book | measured | time |"
-    assert len(table) == 1 + len(CHAPTER_1) + 1  # header, one row per run, the baseline
+    rows = [row.split(" | ")[:2] for row in table[1:]]
+    assert rows == [  # the book's chapter 1, written out here (not read from fastnet's own table)
+        ["| 784-30-10, eta 3", "9,129 after epoch 0; best 95.42% (best of three runs)"],
+        ["| 784-100-10, eta 3", "best 96.59% (best of three runs)"],
+        ["| 784-100-10, eta 0.001", "1,139 after epoch 0; 2,142 after epoch 29"],
+        ["| 784-30-10, eta 100", "stuck near 1,009, then 982"],
+        ["| 784-10, eta 3", "(exercise: no hidden layer)"],
+        ["| average-darkness baseline", "2,225 / 10,000"],
+    ]
     assert table[-1].startswith("| average-darkness baseline | 2,225 / 10,000 | ")
 
 
@@ -325,6 +332,23 @@ def test_book_chapter_3_quick_prints_the_books_recorded_runs(data_dir, tmp_path,
                        "validation accuracy peaks at 97.81%", "validation accuracy peaks at 97.55%"]
     assert all(" | peaks at " in row for row in table[1:])
     assert len(list(tmp_path.glob("*.png"))) == 7 and out.rstrip().endswith(f"Plotted 7 experiments to {tmp_path}")
+
+
+def test_progress_goes_to_stderr_only_when_both_streams_are_terminals(data_dir, monkeypatch):
+    """``fastnet book`` on a terminal: the updating line is on stderr, and stdout holds the table alone."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out, err = Terminal(), Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert cli.main(["book", "--quick", "--data", str(data_dir)]) == 0
+    assert "\r" not in out.getvalue() and " of 5" not in out.getvalue()
+    assert "| average-darkness baseline |" in out.getvalue()
+    assert err.getvalue().count("\r") >= 20 and "784-30-10, eta 3, seed 0: epoch 1 of 5" in err.getvalue()
 
 
 def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere(monkeypatch):

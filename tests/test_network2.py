@@ -165,24 +165,27 @@ def test_the_cost_may_be_an_instance_as_the_books_scripts_pass_it():
     assert same_arrays(by_class.weights + by_class.biases, by_instance.weights + by_instance.biases)
 
 
-def test_early_stopping_after_n_epochs_without_a_better_evaluation_accuracy():
+@pytest.mark.parametrize("n, monitor", [(1, False), (3, True), (5, True), (3, False)])
+def test_early_stopping_stops_where_the_reference_does(n, monitor):
+    """``early_stopping_n`` against the reference's (written from the rule, not from fastnet's run): the
+    same epochs run, the same lines, the same weights; with or without the accuracy monitored."""
     sizes = [6, 5, 3]
     rng = np.random.default_rng(2)
     training, evaluation = random_examples(rng, sizes, 30), random_examples(rng, sizes, 12, labels=True)
     seed_both(0)
-    full = network2.Network(sizes).SGD(list(training), 40, 5, 0.5, evaluation_data=evaluation,
-                                       monitor_evaluation_accuracy=True, log=lambda line: None)[1]
-    best, since, stop = 0, 0, None
-    for epoch, accuracy in enumerate(full):
-        best, since = (accuracy, 0) if accuracy > best else (best, since + 1)
-        if since == 3:
-            stop = epoch
-            break
-    assert stop is not None and stop < 39
+    net, lines = network2.Network(sizes), []
+    got = net.SGD(list(training), 40, 5, 0.5, evaluation_data=evaluation, monitor_evaluation_accuracy=monitor,
+                  early_stopping_n=n, log=lines.append)
     seed_both(0)
-    early = network2.Network(sizes).SGD(list(training), 40, 5, 0.5, evaluation_data=evaluation,
-                                        monitor_evaluation_accuracy=True, early_stopping_n=3, log=lambda line: None)[1]
-    assert early == full[: stop + 1]
+    ref = ReferenceNetwork2(sizes)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        want = ref.SGD(list(training), 40, 5, 0.5, evaluation_data=evaluation,
+                       monitor=("evaluation accuracy",) if monitor else (), early_stopping_n=n)
+    assert lines == printed.getvalue().splitlines()
+    epochs = sum(line.endswith("training complete") for line in lines)
+    assert 1 <= epochs < 40  # it stopped early
+    assert got == want and len(got[1]) == (epochs if monitor else 0)
+    assert relative_error(net.weights + net.biases, ref.weights + ref.biases) <= 1e-12
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -176,11 +176,15 @@ class ReferenceNetwork2:
 
     feedforward = ReferenceNetwork.feedforward
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None, monitor=()):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None, monitor=(),
+            early_stopping_n=0):
         """Train; ``monitor`` names what to compute after each epoch ("training cost", "training accuracy",
-        "evaluation cost", "evaluation accuracy"). Returns the four lists in the book's order."""
+        "evaluation cost", "evaluation accuracy"). With ``early_stopping_n`` > 0, stop once that many
+        epochs in a row have ended without an evaluation accuracy above the best before them (the
+        first epoch's is above the best of none). Returns the four lists in the book's order."""
         n = len(training_data)
         results = {name: [] for name in ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy")}
+        best, without_better = None, 0
         for j in range(epochs):
             random.shuffle(training_data)
             for k in range(0, n, mini_batch_size):
@@ -197,6 +201,14 @@ class ReferenceNetwork2:
                     else:
                         print(f"Accuracy on {which} data: {value} / {len(data)}")
             print()
+            if early_stopping_n > 0:
+                accuracy = self.accuracy(evaluation_data)
+                if best is None or accuracy > best:
+                    best, without_better = accuracy, 0
+                else:
+                    without_better += 1
+                if without_better == early_stopping_n:
+                    break
         return tuple(results[name] for name in ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy"))
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
