@@ -87,7 +87,8 @@ def test_affine_matches_naive(dtype, n_rows, blocks, counts, seed):
     scale = [1.0, 0.7, 1.9][seed]
     stride, offset = width + 2 * simd.LANES, simd.LANES  # outputs land inside a wider buffer
     out = np.full(len(counts) * stride, -7, dtype=dtype)
-    run_kernel(kernels._affine, out, offset, stride, W, width, bias, scale, row_of, coeff, terms, 0, terms.shape[1], 0, width)
+    sums = kernels.Sums(W, width, row_of, coeff, terms, out, offset, stride, 0, width)
+    run_kernel(kernels._affine, sums, bias, scale, 0, terms.shape[1])
     got = out.reshape(len(counts), stride)
     want = naive.affine(W, width, bias, scale, row_of, coeff, terms)
     assert close("affine", dtype, got[:, offset : offset + width], want)
@@ -105,7 +106,7 @@ def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
     d.reshape(len(counts), stride)[:, offset : offset + width] = D
     scale = dtype(0.3)
     want = naive.subtract_outer(W.astype(np.float64), width, row_of, coeff, terms, float(scale), D)
-    run_kernel(kernels._subtract_outer, W, width, row_of, coeff, terms, terms.shape[1], scale, d, offset, stride, 0, width)
+    run_kernel(kernels._subtract_outer, kernels.Sums(W, width, row_of, coeff, terms, d, offset, stride, 0, width), terms.shape[1], scale)
     assert close("subtract_outer", dtype, W, want)
 
 
@@ -118,11 +119,11 @@ def test_subtract_outer_takes_examples_in_order_bitwise():
     row_of, coeff, terms = random_terms(rng, 5, [4, 6, 3], dense_coeffs=False)
     d = rng.standard_normal(3 * width)
     together = W.copy()
-    run_kernel(kernels._subtract_outer, together, width, row_of, coeff, terms, 3, 0.7, d, 0, width, 0, width)
+    run_kernel(kernels._subtract_outer, kernels.Sums(together, width, row_of, coeff, terms, d, 0, width, 0, width), 3, 0.7)
     one_by_one = W.copy()
     for e in range(3):
         one = terms[:, e : e + 1].copy()
-        run_kernel(kernels._subtract_outer, one_by_one, width, row_of, coeff, one, 1, 0.7, d, e * width, 0, 0, width)
+        run_kernel(kernels._subtract_outer, kernels.Sums(one_by_one, width, row_of, coeff, one, d, e * width, 0, 0, width), 1, 0.7)
     assert np.array_equal(together, one_by_one)
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import kernels
+from .bundles import checked
 from .inputs import DataSet, no_rows, one_hot_targets, sparse_rows
 from .layout import aligned_zeros, pack
 from .shuffle import shuffle_in_place
@@ -92,7 +93,7 @@ class Training:
     def __init__(self, params, data, threads=None):
         """Training of ``params`` on ``data`` (``DataSet``); ``threads`` forces a thread count (else
         ``NUMBA_NUM_THREADS`` does, else the run measures what pays)."""
-        self.params, self.data = params, data
+        self.params, self.data = checked(params), checked(data, params.wt.dtype)
         self.order = np.arange(len(data.targets))  # current position -> index into the data
         self.forced = threads if threads is not None else forced_threads()
         self._runs = {}  # mini-batch size -> (ThreadChoice, Work)
@@ -103,6 +104,7 @@ class Training:
         Ctrl-C is held back until the epoch is whole: the parameters, the order and Python's
         ``random`` state then always agree on how many epochs have run.
         """
+        checked(step)
         choice, work = self._run_for(mini_batch_size)
         steps = -(-len(self.order) // mini_batch_size)
         with interrupts_held_back():
@@ -146,7 +148,7 @@ def make_work(params, rows, threads, sets=2):
     """``kernels.Work`` for ``rows`` examples at a time on up to ``threads`` threads, with ``sets`` sets
     of activations."""
     size = rows * params.b.size
-    return kernels.Work(
+    return checked(kernels.Work(
         aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
         aligned_zeros(sets * size, params.b.dtype).reshape(sets, size),
         aligned_zeros(size, params.b.dtype),
@@ -155,7 +157,7 @@ def make_work(params, rows, threads, sets=2):
         np.ones((threads, len(params.scale))),
         np.arange(int(np.max(params.sizes)), dtype=np.int32),
         np.zeros(SYNC_SIZE, dtype=np.int64),
-    )
+    ), params.b.dtype)
 
 
 def one_step(params, X, T, step):
@@ -163,7 +165,7 @@ def one_step(params, X, T, step):
     inputs = sparse_rows(X, params.wt.dtype)
     targets = one_hot_targets(T, int(params.sizes[-1]), params.wt.dtype)
     m = len(targets)
-    kernels.train_steps(params, inputs, targets, np.arange(m), 0, 1, m, step, make_work(params, m, 1), 0, 1)
+    kernels.train_steps(checked(params), inputs, targets, np.arange(m), 0, 1, m, checked(step), make_work(params, m, 1), 0, 1)
 
 
 def backprop_rows(params, X, T, rule):
@@ -205,7 +207,7 @@ def prepare_outputs(params, inputs):
 def outputs(params, inputs, threads=None):
     """The output layer ``(k, n_L)`` for the k rows of ``inputs`` (``SparseRows``), shared by examples
     among threads when there are many (``FORWARD_ROWS_PER_THREAD``); ``threads`` forces a count."""
-    rows = len(inputs.indptr) - 1
+    rows = len(checked(inputs, checked(params).wt.dtype).indptr) - 1
     if threads is None:
         threads = forced_threads() or max(1, min(available_cpus(), rows // FORWARD_ROWS_PER_THREAD))
     out = np.empty((rows, int(params.sizes[-1])), dtype=params.wt.dtype)

@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .bundles import FLOAT, Array, checked, declare
 from .jit import kernel
 from .threads import available_cpus, run_shares
 
@@ -15,15 +16,16 @@ from .threads import available_cpus, run_shares
 DENSE_INPUTS = 0.3
 
 
+@declare(indptr=Array("int64", 1), indices=Array("int32", 1), values=Array(FLOAT, 1), complete=bool)
 class SparseRows(NamedTuple):
-    """Rows of an input matrix as CSR: row i's values are ``values[indptr[i]:indptr[i+1]]``, in the
-    columns ``indices`` of the same places. Mostly sparse inputs keep only their non-zero entries;
+    """Rows of an input matrix as CSR: row i's values are ``values[indptr[i]:indptr[i+1]]`` (n+1 ``indptr``),
+    in the columns ``indices`` of the same places. Mostly sparse inputs keep only their non-zero entries;
     mostly dense ones are kept whole (``complete``: every row lists all its columns in order, and
     ``indices`` is empty)."""
 
-    indptr: np.ndarray  # int64 (n+1,)
-    indices: np.ndarray  # int32: column of each value (empty when complete)
-    values: np.ndarray  # the network's dtype
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
     complete: bool
 
 
@@ -37,12 +39,12 @@ def sparse_rows(X, dtype, threads=None):
     run_shares(_count_rows, (X, counts), parts)
     if X.size and counts.sum() > DENSE_INPUTS * X.size:
         indptr = np.arange(len(X) + 1, dtype=np.int64) * X.shape[1]
-        return SparseRows(indptr, np.empty(0, dtype=np.int32), X.astype(dtype).reshape(-1), True)
+        return checked(SparseRows(indptr, np.empty(0, dtype=np.int32), X.astype(dtype).reshape(-1), True))
     indptr = np.zeros(len(X) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     indices, values = np.empty(indptr[-1], dtype=np.int32), np.empty(indptr[-1], dtype=dtype)
     run_shares(_copy_rows, (X, indptr, indices, values), parts)
-    return SparseRows(indptr, indices, values, False)
+    return checked(SparseRows(indptr, indices, values, False))
 
 
 def no_rows(inputs):
@@ -66,18 +68,20 @@ def labels_of(T):
     return T.astype(np.int64) if T.ndim == 1 else np.argmax(T, axis=1)
 
 
+@declare(inputs=SparseRows, targets=Array(FLOAT, 2), labels=Array("int64", 1))
 class DataSet(NamedTuple):
-    """A data set converted once for the kernels: its inputs, its targets as one-hot rows in the
-    network's dtype (what an SGD step and a cost read), and its integer labels (what a score reads)."""
+    """A data set of n examples converted once for the kernels: its inputs, its targets as one-hot rows
+    ``(n, n_L)`` in the network's dtype (what an SGD step and a cost read), and its integer labels
+    ``(n,)`` (what a score reads)."""
 
     inputs: SparseRows
-    targets: np.ndarray  # (n, n_L), the network's dtype
-    labels: np.ndarray  # int64 (n,)
+    targets: np.ndarray
+    labels: np.ndarray
 
 
 def data_set(X, T, n_out, dtype):
     """``DataSet`` of inputs ``X (n, n_0)`` and targets ``T`` (labels ``(n,)`` or rows ``(n, n_out)``) in ``dtype``."""
-    return DataSet(sparse_rows(X, dtype), one_hot_targets(T, n_out, dtype), labels_of(T))
+    return checked(DataSet(sparse_rows(X, dtype), one_hot_targets(T, n_out, dtype), labels_of(T)))
 
 
 @kernel(nogil=True)

@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activation import sigmoid_block
+from .bundles import FLOAT, Array, declare
 from .jit import kernel
 from .simd import LANES, TILE_BLOCKS, add, at, fma, load, load_each, mul, repeat, splat, spread, store, store_each, total
 from .threads import barrier
@@ -68,6 +69,7 @@ FOLD_BELOW, FOLD_ABOVE = 0.5, 2.0  # a weight matrix's scale is folded back into
 # it, and everything under it, a second time for the literal.)
 
 
+@declare(eta=float, decay=float, rule=int)
 class Step(NamedTuple):
     """What an SGD step needs besides the data: the learning rate, the weight decay factor
     1 - eta lmbda / n (1.0 for none), and the output layer's rule (``QUADRATIC`` ...)."""
@@ -77,30 +79,55 @@ class Step(NamedTuple):
     rule: int
 
 
+@declare(act=Array(FLOAT, 2), sp=Array(FLOAT, 2), delta=Array(FLOAT, 1), terms=Array("int64", 3),
+         starts=Array("int64", 2), scales=Array("float64", 2), all_rows=Array("int32", 1), sync=Array("int64", 1))
 class Work(NamedTuple):
     """Work buffers for ``rows`` examples at a time (the kernels allocate nothing): activations and
-    sigma'(z) in sets (``train_steps`` alternates between two, so that one step's update and the
-    next step's forward pass never touch the same set; ``feed_forward`` gives each thread its own),
-    deltas, each thread's scratch (``Share``), the indices 0, 1, 2, ..., and the threads' ``sync``."""
+    sigma'(z) in sets, ``(sets, rows * b.size)`` (``train_steps`` alternates between two, so that one
+    step's update and the next step's forward pass never touch the same set; ``feed_forward`` gives
+    each thread its own), deltas ``(rows * b.size,)``, and for each of the threads its scratch
+    (``Share``: ``terms`` ``(threads, 3, rows)``, ``starts`` ``(threads, 16)``, ``scales`` ``(threads, L)``),
+    the indices 0, 1, 2, ... of the widest layer, and the threads' ``sync`` (``threads.SYNC_SIZE``)."""
 
-    act: np.ndarray  # (sets, rows * b.size)
-    sp: np.ndarray  # (sets, rows * b.size)
-    delta: np.ndarray  # (rows * b.size,)
-    terms: np.ndarray  # int64 (threads, 3, rows)
-    starts: np.ndarray  # int64 (threads, 16): room for a tile's starts
-    scales: np.ndarray  # float64 (threads, L)
-    all_rows: np.ndarray  # int32 (widest layer,): 0, 1, 2, ...
-    sync: np.ndarray  # int64 (threads.SYNC_SIZE,)
+    act: np.ndarray
+    sp: np.ndarray
+    delta: np.ndarray
+    terms: np.ndarray
+    starts: np.ndarray
+    scales: np.ndarray
+    all_rows: np.ndarray
+    sync: np.ndarray
 
 
+@declare(terms=Array("int64", 2), starts=Array("int64", 1), scale=Array("float64", 1), all_rows=Array("int32", 1))
 class Share(NamedTuple):
-    """One thread's scratch: where each example's terms lie, a tile's starts, the weights' scales it
-    follows, and the indices 0, 1, 2, ..."""
+    """One thread's scratch, made by the kernels from ``Work``: where each example's terms lie
+    (``_terms``), a tile's starts, the scales of the weight matrices it follows, and the indices 0, 1, 2, ..."""
 
     terms: np.ndarray
     starts: np.ndarray
     scale: np.ndarray
     all_rows: np.ndarray
+
+
+@declare(W=Array(FLOAT, 1), pitch=int, row_of=Array("int32", 1), coeff=Array(FLOAT, 1), terms=Array("int64", 2),
+         vectors=Array(FLOAT, 1), o=int, stride=int, first=int, last=int)
+class Sums(NamedTuple):
+    """A layer's sums for a mini-batch, as the dense loops read them: term k < terms[2, e] of example e is
+    the coefficient coeff[terms[1, e] + k] times row row_of[terms[0, e] + k] of ``W`` (a W_l^T, its rows
+    ``pitch`` apart); example e's vector (the sum's destination, or the delta of its outer product)
+    lies at ``vectors[o + e * stride:]``; the loops run over the columns first:last (whole blocks)."""
+
+    W: np.ndarray
+    pitch: int
+    row_of: np.ndarray
+    coeff: np.ndarray
+    terms: np.ndarray
+    vectors: np.ndarray
+    o: int
+    stride: int
+    first: int
+    last: int
 
 
 TILE_FLOAT64, TILE_FLOAT32 = TILE_BLOCKS[8], TILE_BLOCKS[4]  # as constants numba can read
@@ -133,15 +160,15 @@ def _terms(net, data, l, rows, stride, terms):
 
 
 @kernel(inner=True)
-def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, e0, m, first, last):
-    """For each example e0 <= e < m: out[o + e * stride:] = bias + scale * sum_k coeff_k (W row row_k), the
-    rows ``pitch`` apart, in the columns first:last (whole blocks).
+def _affine(sums, bias, scale, e0, m):
+    """For each example e0 <= e < m: its vector = bias + scale * sum_k coeff_k (W row row_k) (``Sums``).
 
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
     chains of fused multiply-adds in flight, and meet at the end.
     """
+    W, pitch, row_of, coeff, terms = sums.W, sums.pitch, sums.row_of, sums.coeff, sums.terms
     s = splat(W.dtype.type(scale))
-    for j in range(first, last, LANES):
+    for j in range(sums.first, sums.last, LANES):
         for e in range(e0, m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = odd = splat(W.dtype.type(0))
@@ -150,59 +177,62 @@ def _affine(out, o, stride, W, pitch, bias, scale, row_of, coeff, terms, e0, m, 
                 odd = fma(splat(at(coeff, c + k + 1)), load(W, at(row_of, r + k + 1) * pitch + j), odd)
             if n % 2:
                 even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * pitch + j), even)
-            store(out, o + e * stride + j, fma(s, add(even, odd), load(bias, j)))
+            store(sums.vectors, sums.o + e * sums.stride + j, fma(s, add(even, odd), load(bias, j)))
 
 
 @kernel(inner=True)
-def _affine_tiles(out, o, stride, W, pitch, bias, scale, coeff, terms, tiles, n, starts, first, last):
-    """For the first ``tiles`` tiles of examples (E consecutive examples each): out[o + e * stride:] = bias +
-    scale * sum_k coeff[terms[1, e] + k] (W row k) over all n rows, in the columns first:last.
+def _affine_tiles(sums, bias, scale, tiles, n, starts):
+    """For the first ``tiles`` tiles of examples (E consecutive examples each): each example's vector =
+    bias + scale * sum_k coeff[terms[1, e] + k] (W row k) over all n rows (``Sums``; ``row_of`` unused).
 
     A tile's E sums of one block stay in registers while k runs: each block of W is loaded once for
     E examples.
     """
+    W, pitch, coeff, terms, stride = sums.W, sums.pitch, sums.coeff, sums.terms, sums.stride
     size = _tile_size(W)
     s, zero = repeat(splat(W.dtype.type(scale))), repeat(splat(W.dtype.type(0)))
     for t in range(0, tiles * size, size):
         for q in range(size):
             starts[q] = terms[1, t + q]
-        for j in range(first, last, LANES):
+        for j in range(sums.first, sums.last, LANES):
             acc = zero
             for k in range(n):
                 acc = fma(spread(coeff, starts, k), repeat(load(W, k * pitch + j)), acc)
-            store_each(out, o + t * stride + j, stride, fma(s, acc, repeat(load(bias, j))))
+            store_each(sums.vectors, sums.o + t * stride + j, stride, fma(s, acc, repeat(load(bias, j))))
 
 
 @kernel(inner=True)
-def _subtract_outer(W, pitch, row_of, coeff, terms, m, scale, d, o, stride, first, last):
-    """For each example e < m in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e = d[o + e * stride:],
-    rows ``pitch`` apart, in the columns first:last (whole blocks).
+def _subtract_outer(sums, m, scale):
+    """For each example e < m in turn: (W row row_k) -= (scale coeff_k) d_e for every term k, d_e its
+    vector (``Sums``).
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
-    for j in range(first, last, LANES):
+    W, pitch, row_of, coeff, terms = sums.W, sums.pitch, sums.row_of, sums.coeff, sums.terms
+    for j in range(sums.first, sums.last, LANES):
         for e in range(m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
-            d_block = load(d, o + e * stride + j)
+            d_block = load(sums.vectors, sums.o + e * sums.stride + j)
             for k in range(n):
                 i = at(row_of, r + k) * pitch + j
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
 
 
 @kernel(inner=True)
-def _subtract_tiles(W, pitch, coeff, terms, m, tiles, scale, d, o, stride, starts, first, last):
+def _subtract_tiles(sums, m, tiles, scale, starts):
     """For the first ``tiles`` tiles of E weight rows: (W row k) -= scale sum_e coeff[terms[1, e] + k] d_e,
-    d_e = d[o + e * stride:], in the columns first:last: the mini-batch's sum for E rows of one block
+    d_e example e's vector (``Sums``; ``row_of`` unused): the mini-batch's sum for E rows of one block
     stays in registers over its m examples, then goes into W with one rounding."""
+    W, pitch, coeff, terms = sums.W, sums.pitch, sums.coeff, sums.terms
     size = _tile_size(W)
     minus, zero = repeat(splat(-scale)), repeat(splat(W.dtype.type(0)))
     for t in range(0, tiles * size, size):
         for q in range(size):
             starts[q] = t + q
-        for j in range(first, last, LANES):
+        for j in range(sums.first, sums.last, LANES):
             acc = zero
             for e in range(m):
-                acc = fma(spread(coeff, starts, terms[1, e]), repeat(load(d, o + e * stride + j)), acc)
+                acc = fma(spread(coeff, starts, terms[1, e]), repeat(load(sums.vectors, sums.o + e * sums.stride + j)), acc)
             store_each(W, t * pitch + j, pitch, fma(minus, acc, load_each(W, t * pitch + j, pitch)))
 
 
@@ -253,15 +283,14 @@ def _forward_layer(net, share, data, rows, act, sp, l, first, last):
     """Layer l of the forward pass, a_{l+1} = sigma(W_l a_l + b_l) and sigma'(z), for every example of
     ``rows``, in the columns first:last of the layer: dense inputs in tiles of examples, the rest
     (and sparse inputs) one example at a time."""
-    stride, m, terms = net.b.size, len(rows), share.terms
-    W, bias = net.wt[net.w_off[l] : net.w_off[l + 1]], net.b[net.b_off[l] : net.b_off[l + 1]]
-    coeff = data.values if l == 0 else act
-    _terms(net, data, l, rows, stride, terms)
-    tiles = m // _tile_size(W) if _dense(data, l) else 0
-    pitch, o, scale = net.pitches[l], net.b_off[l], share.scale[l]
-    _affine_tiles(act, o, stride, W, pitch, bias, scale, coeff, terms, tiles, net.sizes[l], share.starts, first, last)
+    stride, m, o = net.b.size, len(rows), net.b_off[l]
+    W, bias = net.wt[net.w_off[l] : net.w_off[l + 1]], net.b[o : net.b_off[l + 1]]
+    _terms(net, data, l, rows, stride, share.terms)
     row_of = data.indices if l == 0 and not data.complete else share.all_rows
-    _affine(act, o, stride, W, pitch, bias, scale, row_of, coeff, terms, tiles * _tile_size(W), m, first, last)
+    sums = Sums(W, net.pitches[l], row_of, data.values if l == 0 else act, share.terms, act, o, stride, first, last)
+    tiles = m // _tile_size(W) if _dense(data, l) else 0
+    _affine_tiles(sums, bias, share.scale[l], tiles, net.sizes[l], share.starts)
+    _affine(sums, bias, share.scale[l], tiles * _tile_size(W), m)
     for e in range(m):
         _activate(act, sp, e * stride + o + first, e * stride + o + last)
 
@@ -342,18 +371,19 @@ def _update(net, share, step, data, rows, act, delta, part, parts):
         scale[l] = s
         _terms(net, data, l, rows, stride, terms)
         step_size = W.dtype.type(c / s)
-        coeff = data.values if l == 0 else act
+        row_of = data.indices if not _dense(data, l) else share.all_rows
+        sums = Sums(W, pitch, row_of, data.values if l == 0 else act, terms, delta, net.b_off[l], stride, first, last)
         if not _dense(data, l):
-            _subtract_outer(W, pitch, data.indices, coeff, terms, m, step_size, delta, net.b_off[l], stride, first, last)
+            _subtract_outer(sums, m, step_size)
             continue
         size = _tile_size(W)
         tiles = net.sizes[l] // size
-        _subtract_tiles(W, pitch, coeff, terms, m, tiles, step_size, delta, net.b_off[l], stride, share.starts, first, last)
+        _subtract_tiles(sums, m, tiles, step_size, share.starts)
         for e in range(m):  # the rows left over, one example at a time
             terms[0, e] += tiles * size
             terms[1, e] += tiles * size
             terms[2, e] -= tiles * size
-        _subtract_outer(W, pitch, share.all_rows, coeff, terms, m, step_size, delta, net.b_off[l], stride, first, last)
+        _subtract_outer(sums, m, step_size)
 
 
 @kernel(nogil=True)

@@ -16,22 +16,30 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .bundles import FLOAT, Array, checked, declare
 from .simd import LANES
 
 CACHE_LINE = 64
 
 
+@declare(sizes=Array("int64", 1), widths=Array("int64", 1), pitches=Array("int64", 1), w_off=Array("int64", 1),
+         b_off=Array("int64", 1), wt=Array(FLOAT, 1), b=Array(FLOAT, 1), scale=Array("float64", 1))
 class Params(NamedTuple):
-    """A network's parameters in the kernels' layout (a namedtuple of arrays: numba passes it as its arrays)."""
+    """A network's parameters in the kernels' layout: its layer sizes n_0 .. n_L (``sizes``, L+1 of them);
+    ``widths``, n_0 and then each n_l padded to whole blocks; ``pitches``, how far apart the rows of each
+    W_l^T lie in ``wt`` (L); ``w_off``, where each W_l^T starts in ``wt`` (n_l rows, of which ``widths[l+1]``
+    values are used) and ``b_off``, where each b_l starts in ``b`` (and each layer's activations in a row
+    of a work buffer), L+1 each; every V_l^T flat in ``wt`` and every b_l flat in ``b``; and ``scale``,
+    W_l = scale[l] V_l (L)."""
 
-    sizes: np.ndarray  # int64 (L+1,): n_0 .. n_L
-    widths: np.ndarray  # int64 (L+1,): n_0, then each n_l padded to a multiple of 16
-    pitches: np.ndarray  # int64 (L,): how far apart the rows of W_l^T lie in wt (``pitches``)
-    w_off: np.ndarray  # int64 (L+1,): where W_l^T, (n_l, pitch_l) of which widths[l+1] used, starts in wt
-    b_off: np.ndarray  # int64 (L+1,): where b_l (widths[l+1] values) starts in b; also activations
-    wt: np.ndarray  # all V_l^T, flat
-    b: np.ndarray  # all b_l, flat
-    scale: np.ndarray  # float64 (L,): W_l = scale[l] V_l
+    sizes: np.ndarray
+    widths: np.ndarray
+    pitches: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    wt: np.ndarray
+    b: np.ndarray
+    scale: np.ndarray
 
 
 def offsets(counts):
@@ -84,7 +92,7 @@ def pack(weights, biases, dtype):
     for l, (w, v) in enumerate(zip(weights, biases)):
         wt[w_off[l] : w_off[l + 1]].reshape(sizes[l], -1)[:, : sizes[l + 1]] = w.T
         b[b_off[l] : b_off[l] + sizes[l + 1]] = np.ravel(v)
-    return Params(sizes, widths, row_pitches, w_off, b_off, wt, b, np.ones(len(weights)))
+    return checked(Params(sizes, widths, row_pitches, w_off, b_off, wt, b, np.ones(len(weights))))
 
 
 def unpack(params):
