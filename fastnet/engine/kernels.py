@@ -166,9 +166,9 @@ def _affine(sums, bias, scale, e0, m):
     Block by block, each block's sum in registers; two running sums (even and odd k) keep two
     chains of fused multiply-adds in flight, and meet at the end.
     """
-    W, pitch, row_of, coeff, terms = sums.W, sums.pitch, sums.row_of, sums.coeff, sums.terms
+    W, pitch, row_of, coeff, terms, out, o, stride, first, last = sums
     s = splat(W.dtype.type(scale))
-    for j in range(sums.first, sums.last, LANES):
+    for j in range(first, last, LANES):
         for e in range(e0, m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
             even = odd = splat(W.dtype.type(0))
@@ -177,7 +177,7 @@ def _affine(sums, bias, scale, e0, m):
                 odd = fma(splat(at(coeff, c + k + 1)), load(W, at(row_of, r + k + 1) * pitch + j), odd)
             if n % 2:
                 even = fma(splat(at(coeff, c + n - 1)), load(W, at(row_of, r + n - 1) * pitch + j), even)
-            store(sums.vectors, sums.o + e * sums.stride + j, fma(s, add(even, odd), load(bias, j)))
+            store(out, o + e * stride + j, fma(s, add(even, odd), load(bias, j)))
 
 
 @kernel(inner=True)
@@ -188,17 +188,17 @@ def _affine_tiles(sums, bias, scale, tiles, n, starts):
     A tile's E sums of one block stay in registers while k runs: each block of W is loaded once for
     E examples.
     """
-    W, pitch, coeff, terms, stride = sums.W, sums.pitch, sums.coeff, sums.terms, sums.stride
+    W, pitch, _, coeff, terms, out, o, stride, first, last = sums
     size = _tile_size(W)
     s, zero = repeat(splat(W.dtype.type(scale))), repeat(splat(W.dtype.type(0)))
     for t in range(0, tiles * size, size):
         for q in range(size):
             starts[q] = terms[1, t + q]
-        for j in range(sums.first, sums.last, LANES):
+        for j in range(first, last, LANES):
             acc = zero
             for k in range(n):
                 acc = fma(spread(coeff, starts, k), repeat(load(W, k * pitch + j)), acc)
-            store_each(sums.vectors, sums.o + t * stride + j, stride, fma(s, acc, repeat(load(bias, j))))
+            store_each(out, o + t * stride + j, stride, fma(s, acc, repeat(load(bias, j))))
 
 
 @kernel(inner=True)
@@ -208,11 +208,11 @@ def _subtract_outer(sums, m, scale):
 
     Block by block; each weight still takes the examples' terms in the mini-batch's order.
     """
-    W, pitch, row_of, coeff, terms = sums.W, sums.pitch, sums.row_of, sums.coeff, sums.terms
-    for j in range(sums.first, sums.last, LANES):
+    W, pitch, row_of, coeff, terms, d, o, stride, first, last = sums
+    for j in range(first, last, LANES):
         for e in range(m):
             r, c, n = terms[0, e], terms[1, e], terms[2, e]
-            d_block = load(sums.vectors, sums.o + e * sums.stride + j)
+            d_block = load(d, o + e * stride + j)
             for k in range(n):
                 i = at(row_of, r + k) * pitch + j
                 store(W, i, fma(splat(-scale * at(coeff, c + k)), d_block, load(W, i)))
@@ -223,16 +223,16 @@ def _subtract_tiles(sums, m, tiles, scale, starts):
     """For the first ``tiles`` tiles of E weight rows: (W row k) -= scale sum_e coeff[terms[1, e] + k] d_e,
     d_e example e's vector (``Sums``; ``row_of`` unused): the mini-batch's sum for E rows of one block
     stays in registers over its m examples, then goes into W with one rounding."""
-    W, pitch, coeff, terms = sums.W, sums.pitch, sums.coeff, sums.terms
+    W, pitch, _, coeff, terms, d, o, stride, first, last = sums
     size = _tile_size(W)
     minus, zero = repeat(splat(-scale)), repeat(splat(W.dtype.type(0)))
     for t in range(0, tiles * size, size):
         for q in range(size):
             starts[q] = t + q
-        for j in range(sums.first, sums.last, LANES):
+        for j in range(first, last, LANES):
             acc = zero
             for e in range(m):
-                acc = fma(spread(coeff, starts, terms[1, e]), repeat(load(sums.vectors, sums.o + e * sums.stride + j)), acc)
+                acc = fma(spread(coeff, starts, terms[1, e]), repeat(load(d, o + e * stride + j)), acc)
             store_each(W, t * pitch + j, pitch, fma(minus, acc, load_each(W, t * pitch + j, pitch)))
 
 
@@ -371,11 +371,11 @@ def _update(net, share, step, data, rows, act, delta, part, parts):
         scale[l] = s
         _terms(net, data, l, rows, stride, terms)
         step_size = W.dtype.type(c / s)
-        row_of = data.indices if not _dense(data, l) else share.all_rows
-        sums = Sums(W, pitch, row_of, data.values if l == 0 else act, terms, delta, net.b_off[l], stride, first, last)
+        coeff, o = data.values if l == 0 else act, net.b_off[l]
         if not _dense(data, l):
-            _subtract_outer(sums, m, step_size)
+            _subtract_outer(Sums(W, pitch, data.indices, coeff, terms, delta, o, stride, first, last), m, step_size)
             continue
+        sums = Sums(W, pitch, share.all_rows, coeff, terms, delta, o, stride, first, last)
         size = _tile_size(W)
         tiles = net.sizes[l] // size
         _subtract_tiles(sums, m, tiles, step_size, share.starts)
