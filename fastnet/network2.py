@@ -4,7 +4,7 @@
 the cross-entropy and quadratic costs, L2 regularisation (weight decay), the 1/sqrt(n_in) weight
 initialisation, and ``SGD`` with its four monitors and its four returned lists. The draws, the
 shuffles and the printed lines are the book's. Training runs on the same compiled epochs as
-chapter 1 (weight decay is one multiplication of a matrix's scale per step, ``fastnet.kernels``),
+chapter 1 (weight decay is one multiplication of a matrix's scale per step, ``fastnet.engine``),
 and the monitors are batched forward passes, one per data set and epoch.
 
 A reader's subclass may replace ``update_mini_batch``, ``backprop``, ``feedforward``, ``accuracy``

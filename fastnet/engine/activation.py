@@ -1,7 +1,7 @@
 """The sigmoid and its derivative, on an exp that LLVM can vectorise.
 
 Each neuron needs one exp per forward pass. The C library's exp is a function call that a loop
-cannot vectorise, and at about 10 ns it costs as much as the rest of a 784-100-10 forward pass.
+cannot vectorise, and it would cost about as much as the rest of a 784-100-10 forward pass.
 ``exp_nonpositive`` is exp for x <= 0 (all the sigmoid needs: it only ever takes ``exp(-|z|)``)
 written with nothing but arithmetic, so whole layers of it compile to SIMD code:
 x = k ln2 + r with |r| <= ln2 / 2, exp(r) from its Taylor series to r^13 (truncation error below
@@ -9,7 +9,7 @@ x = k ln2 + r with |r| <= ln2 / 2, exp(r) from its Taylor series to r^13 (trunca
 
 These functions are compiled without fastmath on purpose (and LLVM still inlines them): the
 rounding tricks below must not be re-associated away by a caller's fastmath flags. They use
-NumPy's error model (``fastnet.jit``): a loop over them then has no exception path, and vectorises.
+NumPy's error model (``jit``): a loop over them then has no exception path, and vectorises.
 """
 
 import numpy as np

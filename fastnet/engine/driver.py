@@ -24,9 +24,7 @@ from .simd import LANES
 from .threads import SYNC_SIZE, available_cpus, run_shares
 
 # A share of an SGD step is worth a thread when it reads at least this many bytes of weights: with
-# less, starting and meeting the threads costs about what the share saves (784-30-10, 420 KB a
-# step in float64, ran at 0.5x on two threads on the 2-core Zen 3 of earlier measurements; 784-100-10,
-# 1.5 MB, at 1.15-1.34x).
+# less, starting and meeting the threads costs about what the share saves (docs/engine.md, Threads).
 MIN_SHARE_BYTES = 512 * 1024
 PROBE_STEPS = 100  # steps timed on each thread count when choosing between them
 CHUNK_STEPS = 1000  # steps per compiled call once chosen
@@ -46,7 +44,7 @@ def forced_threads():
 def shares_worth_running(params, inputs, mini_batch_size, cpus):
     """How many threads an SGD step could use with profit: at most one per CPU, per block of the
     first layer (its columns are what the threads divide), and per ``MIN_SHARE_BYTES`` of weights
-    the step reads (``fastnet/training.py``'s docstring and ``docs/`` give the measurements)."""
+    the step reads."""
     terms = np.concatenate(([len(inputs.values) / max(len(inputs.indptr) - 1, 1)], params.sizes[1:-1]))
     step_bytes = mini_batch_size * float(np.sum(terms * params.widths[1:])) * params.wt.itemsize
     return max(1, min(cpus, int(params.widths[1]) // LANES, int(step_bytes // MIN_SHARE_BYTES)))

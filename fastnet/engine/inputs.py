@@ -10,9 +10,8 @@ from .threads import available_cpus, run_shares
 
 
 # Inputs with more than this fraction of non-zero entries are kept whole (``SparseRows.complete``), for
-# the dense kernels. Measured on the Xeon (AVX-512), 784-100-10, seconds per epoch, sparse / complete:
-# 19% non-zero (MNIST) 0.23 / 0.39 in float64 and 0.16 / 0.22 in float32; 35% 0.50 / 0.44 and 0.24 / 0.22;
-# 100% 1.31 / 0.32 and 0.67 / 0.22. On AVX2's smaller tiles the crossover should lie somewhat higher.
+# the dense kernels' register tiles: beyond it, skipping the zeros saves less than the tiles gain
+# (the crossover measured: docs/engine.md).
 DENSE_INPUTS = 0.3
 
 

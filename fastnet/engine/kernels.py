@@ -7,7 +7,7 @@ One SGD step on a mini-batch of m examples is the book's, phase by phase (``trai
 - update: W_l <- decay W_l - (eta/m) sum_x delta_{l+1} a_l^T, b_l -= (eta/m) sum_x delta_{l+1}
   (``_update``; decay = 1 - eta lmbda / n is chapter 3's weight decay, 1 in chapter 1).
 
-Layout (built by ``fastnet.layout``). A network with layer sizes n_0, ..., n_L keeps its
+Layout (built by ``layout``). A network with layer sizes n_0, ..., n_L keeps its
 parameters (``Params``) in two flat buffers:
 
 - ``wt``: the transposed weight matrices W_l^T, ``n_l`` rows of ``widths[l+1]`` values in C order,
@@ -18,7 +18,7 @@ parameters (``Params``) in two flat buffers:
   (``_update`` folds the scale back into the matrix before it drifts far from 1).
 - ``b``: the bias vectors, ``widths[l+1]`` values each, from ``b_off[l]``.
 
-``widths`` pads each layer to whole SIMD blocks (``fastnet.simd``); padded weights and biases are
+``widths`` pads each layer to whole SIMD blocks (``simd``); padded weights and biases are
 zero, padded deltas are set to zero, so padding never reaches a real value. Per-example work
 buffers hold an example's activations (or deltas) for every layer in one row of ``b.size``,
 layer l+1 at ``b_off[l]``; inside the kernels they are flat, row e at ``e * b.size``. Inputs
@@ -32,17 +32,17 @@ stay in cache from one example to the next. Those loops take whole buffers and p
 than slices (a numba slice costs a reference count), and ``terms`` says where each example's
 input to the layer lies. Where the inputs are dense (every layer after the first, and a first
 layer whose inputs are mostly not zero, ``SparseRows.complete``), the loops run on register tiles
-instead (``fastnet.simd.Tile``): the forward pass one block for ``TILE_BLOCKS`` examples at once,
+instead (``simd.Tile``): the forward pass one block for ``TILE_BLOCKS`` examples at once,
 so that each weight block loaded serves them all, the update one block of ``TILE_BLOCKS`` weight
 rows, summed over the mini-batch in registers before it is subtracted (the book's fully
 matrix-based mini-batch); what is left over (the last few examples or rows) runs one at a time.
 
-A step can be shared among threads (``fastnet.threads``): each thread runs ``train_steps`` on its
+A step can be shared among threads (``threads``): each thread runs ``train_steps`` on its
 share, wide layers by columns and the rest by examples, meeting the others at a barrier between
 phases. No sum is split between threads, so the result is the same bit for bit on any number of
 them.
 
-The kernels check nothing: ``fastnet.network`` validates at the public boundary.
+The kernels check nothing: the book-facing layer validates at the public boundary (``_book.validation``).
 """
 
 from typing import NamedTuple
@@ -58,13 +58,13 @@ from .threads import barrier
 # How the output layer's delta comes from the target row y of an example:
 QUADRATIC = 0  # delta_L = (a_L - y) sigma'(z_L), the quadratic cost (chapter 1)
 CROSS_ENTROPY = 1  # delta_L = a_L - y, the cross-entropy cost (chapter 3)
-GIVEN = 2  # delta_L = y: y holds the delta, computed by a reader's own cost (``fastnet.base``)
+GIVEN = 2  # delta_L = y: y holds the delta, computed by a reader's own cost (``_book.sigmoid_network``)
 
 FOLD_BELOW, FOLD_ABOVE = 0.5, 2.0  # a weight matrix's scale is folded back into it outside this range
 # Activations, sigma'(z) and deltas that would be subnormal (below the dtype's smallest normal number)
-# are set to zero: an Intel core takes a ~100-cycle assist for every subnormal operand, and in float32
-# (smallest normal 1.2e-38) saturated neurons make them often enough that 784-300-10 ran 2.3x slower.
-# What is lost is at most 1e-38 per term, far below a float32 weight's last bit.
+# are set to zero: a core can take a slow assist for every subnormal operand, and in float32 (smallest
+# normal 1.2e-38) saturated neurons make them often (docs/engine.md). What is lost is at most 1e-38 per
+# term, far below a float32 weight's last bit.
 # (Column 0 is passed to ``_forward_layer`` as ``np.int64(0)``: a literal 0 would make numba compile
 # it, and everything under it, a second time for the literal.)
 

@@ -1,13 +1,13 @@
 """The flat parameter buffers the kernels work on, and the book's lists of arrays users see.
 
-``pack`` copies ``net.weights`` / ``net.biases`` into the kernels' layout (see ``fastnet.kernels``);
+``pack`` copies ``net.weights`` / ``net.biases`` into the kernels' layout (see ``kernels``);
 ``unpack`` makes fresh lists of fresh arrays from it, as the book's code rebinds ``self.weights``
 after every step. Each weight matrix is stored as a scalar times a matrix, W_l = scale[l] V_l,
 so that weight decay (chapter 3) shrinks one number per step instead of every weight; the scale
 is 1 unless the weights decay, and ``unpack`` multiplies it in.
 
 Every layer after the input is stored ``width`` wide: its size rounded up to whole SIMD blocks of
-16 values (``fastnet.simd``), so the kernels' loops over a layer have no scalar remainder (a
+16 values (``simd``), so the kernels' loops over a layer have no scalar remainder (a
 10-neuron output layer would be nothing but remainder). The padding holds zero weights and zero
 biases, and the kernels keep it out of every real result. The buffers start on a cache line.
 """
@@ -59,9 +59,8 @@ def pitches(widths, dtype):
     otherwise be a whole number of KiB long.
 
     Rows whose starts are such a power of two apart (a 1024-wide float32 layer: 4 KiB) fall into
-    the same few sets of the L1 cache and evict each other: when float32 layers were padded to 32
-    values, the extra line made 784-1000-10 (then 1024 wide) 2.3x faster (measured). The extra
-    line is never read.
+    the same few sets of the L1 cache and evict each other (docs/engine.md). The extra line is
+    never read.
     """
     itemsize = np.dtype(dtype).itemsize
     aliased = (widths[1:] * itemsize) % 1024 == 0
@@ -72,7 +71,7 @@ def aligned_zeros(n, dtype):
     """A zero vector of ``n`` values whose start is aligned to a cache line (64 bytes).
 
     NumPy only promises 16 bytes; a 128-byte float64 block that starts mid-line spans three cache lines
-    instead of two, which made the two big loops about 15% slower (measured).
+    instead of two.
     """
     itemsize = np.dtype(dtype).itemsize
     buffer = np.zeros(n + CACHE_LINE // itemsize, dtype=dtype)

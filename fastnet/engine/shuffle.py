@@ -4,7 +4,7 @@ The book shuffles its training list with ``random.shuffle`` every epoch. To foll
 sequence of mini-batches exactly, fastnet shuffles an index array with the very same algorithm
 and the very same random numbers: it reads the state of Python's global Mersenne Twister with
 ``random.getstate()``, replays CPython's ``shuffle`` / ``_randbelow`` / ``getrandbits`` on it in
-numba (about 40x faster than ``random.shuffle`` on a list), and writes the advanced state back
+numba (far faster than ``random.shuffle`` on a list), and writes the advanced state back
 with ``random.setstate()``, so that everything after sees the generator the book would leave.
 """
 

@@ -17,7 +17,7 @@ block, ``load_each`` and ``store_each`` move its blocks from and to places ``ste
 ``add`` work on tiles as on blocks.
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
-nothing checks bounds, the caller's layout guarantees them (``fastnet.layout`` pads every layer to
+nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to
 whole blocks). ``fma`` rounds once, as the fused multiply-add instruction does; ``total`` adds a
 block's lanes (a dot product is ``total`` of ``mul`` and ``fma`` blocks). ``at(arr, i)`` is
 ``arr[i]`` for an index known to be in range: numba would otherwise test every signed index for
@@ -32,11 +32,10 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-# Sixteen lanes in both dtypes (measured on the 2-core Zen 3 machine, alternating epochs in one
-# process). A block's column of weight rows over a mini-batch's ~380 distinct non-zero pixels must
-# stay in the 32 KiB L1 cache from one example to the next: 64-byte float32 blocks (24 KiB) made
-# float32 epochs 1.03-1.28x faster than 128-byte ones. 64-byte float64 blocks gained nothing (0.86-1.03x):
-# float64 keeps the longer block, which pays the per-term index and coefficient over more work.
+# Sixteen lanes in both dtypes. A block's column of weight rows over a mini-batch's distinct non-zero
+# pixels should stay in the L1 cache from one example to the next, which favours short float32 blocks;
+# float64 keeps the same 16 lanes, which spread the per-term index and coefficient over more work
+# (the measurements: docs/engine.md).
 LANES = 16
 
 
@@ -45,10 +44,8 @@ def _tile_blocks(itemsize):
     mini-batch, and a divisor of its layer sizes 30 and 100) whose accumulators fit the vector
     registers: at most 16 of AVX-512's or NEON's 32, at most 10 of AVX2's or SSE's 16.
 
-    That is 5 (float64) and 10 (float32) blocks on AVX-512, 2 and 5 on AVX2. Measured on the Xeon
-    for a 100 -> 100 layer's forward pass: a tile of 8 float64 examples ran at 57 GFLOP/s against
-    24 for one example at a time; compiled for AVX2 (NUMBA_CPU_NAME=haswell), 2 float64 examples
-    ran at 29 GFLOP/s and 4 spilled registers (7.6 GFLOP/s).
+    That is 5 (float64) and 10 (float32) blocks on AVX-512, 2 and 5 on AVX2: a tile that would not
+    fit spills its accumulators to memory (docs/engine.md has the measurements).
     """
     if numba.config.CPU_NAME:  # numba compiles for a CPU the user named: assume AVX2's registers
         vector_bytes, registers = 32, 16
@@ -285,6 +282,14 @@ def repeat(typingctx, block):
     return tile(block), codegen
 
 
+def _tile_places(context, builder, array_type, args, first, step, blocks):
+    """Pointers to the ``blocks`` blocks of the array ``args[0]`` that start at ``args[1] + e * args[2]``."""
+    data = context.make_array(array_type)(context, builder, args[0]).data
+    at_, stride = _index(context, builder, args[1], first), _index(context, builder, args[2], step)
+    return [_block_at(context, builder, array_type, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e))))
+            for e in range(blocks)]
+
+
 @intrinsic
 def load_each(typingctx, arr, first, step):
     """The tile whose block e is ``arr[first + e * step : ... + LANES]``."""
@@ -293,11 +298,8 @@ def load_each(typingctx, arr, first, step):
     tile = Tile(arr.dtype)
 
     def codegen(context, builder, signature, args):
-        data = context.make_array(arr)(context, builder, args[0]).data
-        at_, stride = _index(context, builder, args[1], first), _index(context, builder, args[2], step)
         value = ir.Constant(context.get_value_type(tile), ir.Undefined)
-        for e in range(tile.blocks):
-            where = _block_at(context, builder, arr, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e))))
+        for e, where in enumerate(_tile_places(context, builder, arr, args, first, step, tile.blocks)):
             value = builder.insert_value(value, builder.load(where, align=arr.dtype.bitwidth // 8), e)
         return value
 
@@ -312,10 +314,7 @@ def store_each(typingctx, arr, first, step, tile):
         return None
 
     def codegen(context, builder, signature, args):
-        data = context.make_array(arr)(context, builder, args[0]).data
-        at_, stride = _index(context, builder, args[1], first), _index(context, builder, args[2], step)
-        for e in range(tile.blocks):
-            where = _block_at(context, builder, arr, data, builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e))))
+        for e, where in enumerate(_tile_places(context, builder, arr, args, first, step, tile.blocks)):
             builder.store(builder.extract_value(args[3], e), where, align=arr.dtype.bitwidth // 8)
         return context.get_dummy_value()
 

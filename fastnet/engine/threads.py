@@ -1,11 +1,10 @@
 """fastnet's own threads: shares of a compiled kernel run on Python threads, met at spin barriers.
 
 A threaded SGD step has two or three phases that must not overlap (the forward pass of the wide
-layers, then the deltas, then the update), 5,000 steps an epoch. numba's ``prange`` starts and
-joins its threads at every phase (a few microseconds each, and 7 s of compile time for the
-parallel kernel). Here the threads are started once per call instead: each runs the same compiled
-kernel (``nogil``) on its own share, and the shares meet at ``barrier``, a counter that every
-thread increments and then waits on (about half a microsecond on two cores). A run with one share
+layers, then the deltas, then the update), 5,000 steps an epoch. numba's ``prange`` would start and
+join its threads at every phase, and compile a parallel kernel of its own. Here the threads are
+started once per call instead: each runs the same compiled kernel (``nogil``) on its own share, and
+the shares meet at ``barrier``, a counter that every thread increments and then waits on. A run with one share
 is the same kernel with every barrier a no-op, so nothing extra is ever compiled.
 
 The count of shares is fastnet's own, never the threading layer's, so a share can never be left

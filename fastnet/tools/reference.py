@@ -4,8 +4,12 @@
 backpropagation on column vectors, gradients summed over a mini-batch, the in-place
 ``random.shuffle`` of the training list every epoch. ``backprop_matrix`` is the book's
 "fully matrix-based" variant that handles a whole mini-batch at once. ``ReferenceNetwork2`` is
-chapter 3's ``network2``: the cross-entropy cost, L2 weight decay and the monitors. Nothing here is
-tuned and nothing is slowed down: it is the plain way to write the math with NumPy.
+chapter 3's ``network2``: the cross-entropy cost, L2 weight decay, the monitors and early stopping.
+Nothing here is tuned and nothing is slowed down: it is the plain way to write the math with NumPy.
+
+It imports nothing of fastnet's and must stay so: a yardstick that shared code with what it measures
+(the sum of a mini-batch's gradients, the draws, the sigmoid) would share its bugs too. Where it
+repeats a few lines of ``fastnet._book``, that is on purpose.
 """
 
 import random
