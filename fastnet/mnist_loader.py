@@ -56,7 +56,10 @@ def default_data_dir():
     env = os.environ.get("FASTNET_DATA")
     if env:
         return Path(env)
-    return Path(str(files("fastnet.data")))
+    try:
+        return Path(str(files("fastnet.data")))
+    except ModuleNotFoundError:  # fastnet run from its source tree, not installed: the tree's data/
+        return Path(__file__).resolve().parent.parent / "data"
 
 
 def load_data(path=None):

@@ -49,9 +49,7 @@ class Network(SigmoidNetwork):
         are the same bit for bit either way). Returns the per-epoch test scores (empty without test
         data). On Ctrl-C the network keeps every completed epoch and the interrupt reaches the caller.
         """
-        eta = validation.learning_rate("SGD", eta)
-        test = self._optional_data("SGD", "test_data", test_data)
-        return self._sgd(training_data, epochs, mini_batch_size, eta, 0.0, TestScores(self, test, log), threads)
+        return self._sgd(training_data, epochs, mini_batch_size, eta, threads, _TestScores(self, test_data, log))
 
     def update_mini_batch(self, mini_batch, eta):
         """One gradient-descent step on the ``(x, y)`` pairs of ``mini_batch``: w -= (eta/m) sum of dC_x/dw."""
@@ -87,20 +85,31 @@ class Network(SigmoidNetwork):
         self.update_mini_batch(mini_batch, eta)
 
 
-class TestScores:
-    """Chapter 1's report after each epoch: ``Epoch j: correct / n`` on the test data (kept, and returned
-    by ``SGD``), or ``Epoch j complete`` without test data.
+class _TestScores:
+    """Chapter 1's report after each epoch (``EpochReport``): ``Epoch j: correct / n`` on the test data,
+    kept and returned by ``SGD``, or ``Epoch j complete`` without test data.
 
     The score is the reader's own ``evaluate`` when they replaced it or ``feedforward`` (``reads_network``:
     the run keeps ``weights`` up to date for it), otherwise fastnet's batched forward pass.
     """
 
-    def __init__(self, net, test, log):
-        self.net, self.test, self.log, self.scores = net, test, log, []
-        self.reads_network = test is not None and bool(net._own(Network.SCORING_METHODS))
+    lmbda = 0.0
 
-    def prepare(self, params, training):
+    def __init__(self, net, test_data, log):
+        self.net, self.test_data, self.log, self.scores = net, test_data, log, []
+        self.test, self.reads_network, self.threads = None, False, None
+
+    def check_arguments(self):
+        """Chapter 1 has no numbers of its own."""
+
+    def check_data(self):
+        """Check ``test_data`` (the book scores an epoch only ``if test_data``)."""
+        self.test = self.net._optional_data("SGD", "test_data", self.test_data)
+        self.reads_network = self.test is not None and bool(self.net._own(Network.SCORING_METHODS))
+
+    def prepare(self, params, training, threads):
         """Say that the reader's methods score the epochs, or compile fastnet's scoring before the first epoch."""
+        self.threads = threads
         if self.reads_network:
             warn_override(self.net, self.net._own(Network.SCORING_METHODS),
                           "SGD scores each epoch by calling them, one test example at a time", stacklevel=5)
@@ -115,12 +124,13 @@ class TestScores:
         if self.reads_network:
             score = self.net.evaluate(self.test.pairs)
         else:
-            score = count_correct(params, self.test.converted)
+            score = count_correct(params, self.test.converted, self.threads)
         self.scores.append(score)
         self.log(f"Epoch {epoch}: {score} / {self.test.n}")
         return False
 
     def result(self):
+        """The per-epoch test scores (empty without test data)."""
         return self.scores
 
 
@@ -130,5 +140,8 @@ def load(path):
     net = Network.__new__(Network)  # no random draws: the parameters come from the file
     net.num_layers, net.sizes, net.dtype = len(sizes), sizes, dtype
     net.weights, net.biases = weights, biases
-    validation.parameters(net)
+    try:
+        validation.parameters(net)
+    except validation.MISTAKES as exc:
+        raise files.ModelFileError(f"{path}: {exc}") from None
     return net

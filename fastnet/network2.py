@@ -82,22 +82,20 @@ def _regularisation(weights, lmbda, n):
     return 0.5 * (lmbda / n) * sum(np.linalg.norm(w) ** 2 for w in weights)
 
 
-def cost_and_accuracy(net, data, params, lmbda, threads=None):
-    """The book's ``total_cost`` and ``accuracy`` of the network ``params`` on ``data`` (``engine.DataSet``),
+def _cost_and_accuracy(net, data, params, lmbda, threads=None):
+    """The book's ``total_cost`` and ``accuracy`` of the network ``params`` on ``data`` (``runs.BookData``),
     from one batched forward pass over all of it."""
-    A = outputs(params, data.inputs, threads)
-    correct = int(np.sum(np.argmax(A, axis=1) == data.labels))
+    A = outputs(params, data.converted.inputs, threads)
+    correct = int(np.sum(np.argmax(A, axis=1) == data.converted.labels))
     with np.errstate(divide="ignore", invalid="ignore"):  # ln 0 is -inf and 0 ln 0 is nan: nan_to_num, as the book
-        costs = _batched_fn(net.cost)(A.astype(np.float64), data.targets)
-    n = len(data.labels)
-    return float(np.sum(costs / n) + _regularisation(unpack(params)[0], lmbda, n)), correct
+        costs = _batched_fn(net.cost)(A.astype(np.float64), data.float64_targets)
+    return float(np.sum(costs / data.n) + _regularisation(unpack(params)[0], lmbda, data.n)), correct
 
 
 class Network(SigmoidNetwork):
     """A network with layer sizes ``sizes`` (input first) and a ``cost`` (a class, or an instance as the
     book's scripts pass it), its parameters drawn by ``default_weight_initializer``."""
 
-    TRAINING_METHODS = ("update_mini_batch", "backprop")  # what the book's SGD calls to learn
     MONITORING_METHODS = ("accuracy", "total_cost", "feedforward")  # what its monitors call
 
     def __init__(self, sizes, cost=CrossEntropyCost, dtype=np.float64):
@@ -132,14 +130,10 @@ class Network(SigmoidNetwork):
         pairs (read once, never modified), or pairs of arrays. ``log`` receives each line; ``threads``
         forces a thread count (the weights are the same bit for bit on any).
         """
-        eta = validation.learning_rate("SGD", eta)
-        lmbda = validation.regularisation("SGD", lmbda)
-        early_stopping_n = validation.count("SGD", "early_stopping_n", early_stopping_n, 0)
-        validation.cost(self.cost)
-        evaluation = self._optional_data("SGD", "evaluation_data", evaluation_data)
-        monitors = Monitors(self, evaluation, lmbda, (monitor_training_cost, monitor_training_accuracy),
-                            (monitor_evaluation_cost, monitor_evaluation_accuracy), early_stopping_n, log, threads)
-        return self._sgd(training_data, epochs, mini_batch_size, eta, lmbda, monitors, threads)
+        monitors = _Monitors(self, lmbda, evaluation_data, early_stopping_n, log,
+                             training=(monitor_training_cost, monitor_training_accuracy),
+                             evaluation=(monitor_evaluation_cost, monitor_evaluation_accuracy))
+        return self._sgd(training_data, epochs, mini_batch_size, eta, threads, monitors)
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """One step on ``mini_batch``: w <- (1 - eta lmbda / n) w - (eta/m) sum of dC_x/dw, b likewise without the decay."""
@@ -178,10 +172,10 @@ class Network(SigmoidNetwork):
         examples = self._data("total_cost", "data", data)
         if self._own(("feedforward",)) or _batched_fn(self.cost) is None:  # the book's loop
             cost = 0.0
-            for x, y in zip(examples.X[:, :, None], one_hot_targets(examples.T, self.sizes[-1], np.float64)[:, :, None]):
+            for x, y in zip(examples.X[:, :, None], examples.float64_targets[:, :, None]):
                 cost += self.cost.fn(self.feedforward(x), y) / examples.n
             return cost + _regularisation(self.weights, lmbda, examples.n)
-        return cost_and_accuracy(self, examples.converted, self._params(), lmbda)[0]
+        return _cost_and_accuracy(self, examples, self._params(), lmbda)[0]
 
     def save(self, filename):
         """Write the network to ``filename`` as the book's JSON (sizes, weights, biases, the cost's name), atomically."""
@@ -207,73 +201,99 @@ class Network(SigmoidNetwork):
         self.update_mini_batch(mini_batch, eta, lmbda, n)
 
 
-class Monitors:
-    """Chapter 3's report after each epoch: ``Epoch j training complete``, the cost and accuracy on the
-    training and on the evaluation data that the monitor flags ask for, then an empty line; the four
-    lists ``SGD`` returns; and early stopping after ``early_stopping_n`` epochs without a better
-    evaluation accuracy.
+class _Watched:
+    """A data set that chapter 3's monitors watch: its name in the book's lines, which of its cost and
+    accuracy are shown and kept, and whether its accuracy is needed all the same (early stopping)."""
+
+    def __init__(self, name, show_cost, show_accuracy, need_accuracy=False):
+        self.name, self.show_cost, self.show_accuracy = name, show_cost, show_accuracy
+        self.need_accuracy = show_accuracy or need_accuracy
+        self.costs, self.accuracies, self.data = [], [], None
+
+    @property
+    def watched(self):
+        return self.show_cost or self.need_accuracy
+
+
+class _Monitors:
+    """Chapter 3's report after each epoch (``EpochReport``): ``Epoch j training complete``, the cost and
+    accuracy on the training and on the evaluation data that the monitor flags ask for, then an empty
+    line; the four lists ``SGD`` returns; and early stopping after ``early_stopping_n`` epochs in a row
+    without a better evaluation accuracy.
 
     Each data set costs one batched forward pass per epoch, whichever of its two numbers are asked
     for; with the reader's own ``accuracy``, ``total_cost``, ``feedforward`` or cost ``fn``, they are
     called as the book's ``SGD`` calls them (``reads_network``: the run keeps ``weights`` up to date).
     """
 
-    def __init__(self, net, evaluation, lmbda, training_flags, evaluation_flags, early_stopping_n, log, threads):
-        self.net, self.evaluation, self.lmbda, self.log, self.threads = net, evaluation, lmbda, log, threads
-        self.early_stopping_n = early_stopping_n
-        self.asked = {"training": training_flags,
-                      "evaluation": (evaluation_flags[0], evaluation_flags[1] or early_stopping_n > 0)}
-        if any(self.asked["evaluation"]) and evaluation is None:
-            raise validation.BadValue("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
-        self.shown = {"training": training_flags, "evaluation": evaluation_flags}
-        self.own = net._own(Network.MONITORING_METHODS) + (["cost.fn"] if _batched_fn(net.cost) is None else [])
-        self.reads_network = bool(self.own) and any(self.asked["training"] + self.asked["evaluation"])
-        self.lists = {(which, what): [] for which in ("evaluation", "training") for what in ("cost", "accuracy")}
-        self.best, self.epochs_without_better = None, 0  # the first epoch's accuracy is the first best
+    def __init__(self, net, lmbda, evaluation_data, early_stopping_n, log, training, evaluation):
+        self.net, self.lmbda, self.evaluation_data, self.early_stopping_n, self.log = (
+            net, lmbda, evaluation_data, early_stopping_n, log)
+        self.training = _Watched("training", *training)
+        self.evaluation = _Watched("evaluation", *evaluation)
+        self.own, self.reads_network, self.threads, self.best, self.epochs_without_better = [], False, None, 0, 0
 
-    def prepare(self, params, training):
-        """Keep the training data, and say that the reader's methods monitor, or compile fastnet's monitors."""
-        self.data = {"training": training, "evaluation": self.evaluation}
+    def check_arguments(self):
+        """Check ``lmbda``, ``early_stopping_n`` and the network's cost."""
+        self.lmbda = validation.regularisation("SGD", self.lmbda)
+        self.early_stopping_n = validation.count("SGD", "early_stopping_n", self.early_stopping_n, 0)
+        self.evaluation.need_accuracy = self.evaluation.show_accuracy or self.early_stopping_n > 0
+        validation.cost(self.net.cost)
+
+    def check_data(self):
+        """Check ``evaluation_data``, which the evaluation monitors and early stopping need."""
+        self.evaluation.data = self.net._optional_data("SGD", "evaluation_data", self.evaluation_data)
+        if self.evaluation.watched and self.evaluation.data is None:
+            raise validation.BadValue("SGD: the evaluation monitors and early_stopping_n need evaluation_data, got none")
+        self.own = self.net._own(Network.MONITORING_METHODS) + (["cost.fn"] if _batched_fn(self.net.cost) is None else [])
+        self.reads_network = bool(self.own) and (self.training.watched or self.evaluation.watched)
+
+    def prepare(self, params, training, threads):
+        """Say that the reader's methods monitor, or compile fastnet's monitors before the first epoch."""
+        self.training.data, self.threads = training, threads
+        watched = [w.data for w in (self.training, self.evaluation) if w.watched]
         if self.reads_network:
             warn_override(self.net, self.own, "SGD's monitors call them as the book's code does, one example at a time",
                           stacklevel=5)
-        elif any(self.asked["training"] + self.asked["evaluation"]):
-            prepare_outputs(params, training.converted.inputs)
+        elif watched:
+            prepare_outputs(params, watched[0].converted.inputs)
 
     def __call__(self, epoch, params):
         """Report epoch ``epoch``, trained to ``params``; True when early stopping ends the run."""
         self.log(f"Epoch {epoch} training complete")
         accuracy = None
-        for which in ("training", "evaluation"):
-            if any(self.asked[which]):
-                cost, accuracy = self._measure(which, params)
-                for what, value, shown in (("cost", cost, self.shown[which][0]), ("accuracy", accuracy, self.shown[which][1])):
-                    if shown:
-                        self.lists[which, what].append(value)
-                        self.log(f"Cost on {which} data: {value}" if what == "cost"
-                                 else f"Accuracy on {which} data: {value} / {self.data[which].n}")
+        for w in (self.training, self.evaluation):
+            if not w.watched:
+                continue
+            cost, accuracy = self._measure(w, params)
+            if w.show_cost:
+                w.costs.append(cost)
+                self.log(f"Cost on {w.name} data: {cost}")
+            if w.show_accuracy:
+                w.accuracies.append(accuracy)
+                self.log(f"Accuracy on {w.name} data: {accuracy} / {w.data.n}")
         self.log("")
-        if self.early_stopping_n > 0:
-            if self.best is None or accuracy > self.best:
-                self.best, self.epochs_without_better = accuracy, 0
-            else:
-                self.epochs_without_better += 1
-            return self.epochs_without_better == self.early_stopping_n
-        return False
+        return self.early_stopping_n > 0 and self._no_better_for_n(accuracy)  # the evaluation's, measured last
 
     def result(self):
         """``(evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)``, as the book's ``SGD`` returns."""
-        return tuple(self.lists[key] for key in (("evaluation", "cost"), ("evaluation", "accuracy"),
-                                                 ("training", "cost"), ("training", "accuracy")))
+        return self.evaluation.costs, self.evaluation.accuracies, self.training.costs, self.training.accuracies
 
-    def _measure(self, which, params):
-        """``(cost, accuracy)`` on the data set ``which``, each None where not asked for."""
-        data, (cost, accuracy) = self.data[which], self.asked[which]
-        if self.reads_network:
-            convert = which == "training"  # the book's flags: one-hot training targets, labelled evaluation data
-            return (self.net.total_cost(data.pairs, self.lmbda, convert=not convert) if cost else None,
-                    self.net.accuracy(data.pairs, convert=convert) if accuracy else None)
-        return cost_and_accuracy(self.net, data.converted, params, self.lmbda, self.threads)
+    def _measure(self, w, params):
+        """``(cost, accuracy)`` on the watched data set ``w``; with the reader's methods, None where not asked for."""
+        if not self.reads_network:
+            return _cost_and_accuracy(self.net, w.data, params, self.lmbda, self.threads)
+        one_hot = w.name == "training"  # the book's flags: one-hot training targets, labelled evaluation data
+        return (self.net.total_cost(w.data.pairs, self.lmbda, convert=not one_hot) if w.show_cost else None,
+                self.net.accuracy(w.data.pairs, convert=one_hot) if w.need_accuracy else None)
+
+    def _no_better_for_n(self, accuracy):
+        """Count an epoch without an evaluation accuracy above the best so far; True after ``early_stopping_n``."""
+        if accuracy > self.best:
+            self.best, self.epochs_without_better = accuracy, 0
+        else:
+            self.epochs_without_better += 1
+        return self.epochs_without_better == self.early_stopping_n
 
 
 def load(filename):

@@ -56,3 +56,17 @@ def test_float32_values_are_the_float64_formula_rounded_once():
     half_ulp = 2.0**-24  # float32 rounding: measured error is at most this, relative
     assert np.max(np.abs(fastnet.sigmoid(z) - exact_s) / exact_s) <= 1.01 * half_ulp
     assert np.max(np.abs(fastnet.sigmoid_prime(z) - exact_sp) / exact_sp) <= 1.01 * half_ulp
+
+
+def test_the_derivative_rule_is_the_same_in_python_and_compiled():
+    """``activation.derivative`` picks sigma'(z)'s rule by z's dtype, called from Python as from a kernel."""
+    from numba import njit
+
+    from fastnet.engine.activation import derivative, logistic
+
+    compiled = njit(lambda z: derivative(z, *logistic(z)))
+    pair = njit(lambda z: logistic(z))  # (sigma(z), sigma(-z)) in float64
+    for z in (np.float64(40.0), np.float32(40.0), np.float64(-3.5), np.float32(12.0)):
+        assert derivative(z, *pair(z)) == compiled(z)
+    assert derivative(np.float64(40.0), *pair(np.float64(40.0))) == 0.0
+    assert derivative(np.float32(40.0), *pair(np.float32(40.0))) > 0.0

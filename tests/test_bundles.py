@@ -76,3 +76,16 @@ def test_work_buffers_of_mixed_dtypes_are_refused():
     with pytest.raises(TypeError, match=r"^Work.sp: declared .* float64 array, got .* float32 array$"):
         checked(work._replace(sp=work.sp.astype(np.float32)), np.float64)
     assert Work.DECLARED["terms"].ndim == 3
+
+
+def test_a_nested_bundle_shares_the_float_dtype_of_its_parent():
+    _, data = small(np.float64)
+    mixed = data._replace(targets=data.targets.astype(np.float32))  # inputs float64, targets float32
+    with pytest.raises(TypeError, match=r"^DataSet.targets: declared .* float64 array, got .* float32 array$"):
+        checked(mixed)
+
+
+def test_numpy_integers_and_floats_count_as_the_numbers_numba_types_alike():
+    assert checked(Step(np.float64(3.0), 1.0, np.int64(0))).rule == 0
+    with pytest.raises(TypeError, match=r"^Step.rule: declared a Python int, got bool True$"):
+        checked(Step(3.0, 1.0, np.True_))

@@ -86,11 +86,43 @@ def test_a_fault_of_fastnets_shows_its_traceback_and_says_it_is_a_bug(data_dir, 
                                  "traceback above")
 
 
-def test_a_mistake_that_the_api_finds_is_one_line(data_dir, capsys, monkeypatch):
-    """A bad value reaching the API's own checks (here a learning rate the parser would refuse) is the user's."""
+def test_a_value_the_parser_let_through_is_a_fault_of_fastnets(data_dir, capsys, monkeypatch):
+    """The command checks its options itself: a bad value that reaches the API's checks (here a learning rate
+    a broken parser let through) is fastnet's bug, shown whole, not a mistake of the user's."""
     monkeypatch.setattr(cli, "_eta", float)
-    assert cli.main(["--eta", "nan", "--epochs", "1", "--data", str(data_dir)]) == 2
-    assert capsys.readouterr().err == "fastnet: error: SGD: eta must be a finite number > 0, got nan\n"
+    assert cli.main(["--eta", "nan", "--epochs", "1", "--data", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and "BadValue: SGD: eta must be a finite number > 0, got nan" in err
+    assert "this is a bug in fastnet" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "argument --seed: expected a whole number from 0 to 4294967293, got -1"),
+    (["--seed", "4294967294"], "argument --seed: expected a whole number from 0 to 4294967293, got 4294967294"),
+    (["book", "--seed", "x"], "argument --seed: expected a whole number from 0 to 4294967293, got 'x'"),
+    (["--epochs", "1", "--train-size", "20", "--save", "/no/such/dir/model.npz"], "--save: [Errno 2] No such file"),
+])
+def test_files_and_seeds_that_cannot_be_used_are_one_line(data_dir, argv, message, capsys):
+    assert cli.main(argv + ["--data", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastnet: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_model_file_in_another_dtype_is_one_line(tmp_path, capsys):
+    model = tmp_path / "half.npz"
+    np.savez(model, format=np.array("fastnet-network"), version=np.array(1), sizes=np.array([784, 10]),
+             dtype=np.array("float16"), weights_0=np.zeros((10, 784), np.float16), biases_0=np.zeros((10, 1), np.float16))
+    assert cli.main(["evaluate", str(model)]) == 2
+    assert capsys.readouterr().err == f"fastnet: error: {model}: holds a network in float16; fastnet's are float64 or float32\n"
+
+
+def test_a_stalled_cross_entropy_run_is_not_told_to_use_cross_entropy(capsys, monkeypatch):
+    """Chapter 3's runs are on the cross-entropy cost already: the advice is another seed only."""
+    monkeypatch.setattr(cli, "neglected_digits", lambda net, data: [cli.Neglected(8, 0, 974, 10000)])
+    assert cli.main(["--cost", "cross-entropy", "--sizes", "784,10", "--epochs", "1", "--train-size", "50"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == ("The network never predicts the digit 8 (974 of the 10000 images are 8s). Some runs stall like "
+                    "this, as the book warns; if more epochs do not help, try another --seed.")
 
 
 def test_options_reach_the_run_as_the_same_call_through_the_api(data_dir, tmp_path, capsys):
@@ -177,7 +209,7 @@ def test_a_model_with_nan_weights_is_one_line(tmp_path, capsys):
              dtype=np.array("float64"), weights_0=np.full((10, 784), np.nan), biases_0=np.zeros((10, 1)))
     assert cli.main(["evaluate", str(model)]) == 2
     err = capsys.readouterr().err
-    assert err == "fastnet: error: Network: weights[0] contains NaN or infinity\n"
+    assert err == f"fastnet: error: {model}: Network: weights[0] contains NaN or infinity\n"
 
 
 def test_book_quick_prints_the_table(data_dir, capsys):

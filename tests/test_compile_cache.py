@@ -53,3 +53,17 @@ def test_an_edit_to_a_callee_in_another_file_is_compiled_not_served_stale(tmp_pa
     assert source.count("UNDERFLOW = -745.2") == 1
     activation.write_text(source.replace("UNDERFLOW = -745.2", "UNDERFLOW = -1.5"))  # exp(x) is 0 below -1.5
     assert run(copy, cache) == (1.0, 0)  # sigma(2) = 1 / (1 + 0): the new constant, compiled afresh
+
+
+def test_numbas_own_locators_chosen_by_the_user_mean_no_cache_rather_than_a_stale_one(tmp_path):
+    """With ``NUMBA_CACHE_LOCATOR_CLASSES`` set, numba would not ask fastnet's locator: fastnet then compiles
+    its kernels without a cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(NUMBA_CACHE_LOCATOR_CLASSES="UserWideCacheLocator", NUMBA_CACHE_DIR=str(tmp_path))
+    probe = "from fastnet.engine import jit; print(jit.CACHE)"
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
+    del env["NUMBA_CACHE_LOCATOR_CLASSES"]
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["True"]

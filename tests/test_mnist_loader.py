@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,3 +280,15 @@ def test_a_wrongly_shaped_pickle_is_named(tmp_path, sets, message):
     path.write_bytes(gzip.compress(pickle.dumps(sets, protocol=2)))
     with pytest.raises(DataError, match=r"mnist.pkl.gz: " + message):
         mnist_loader.load_data(path)
+
+
+def test_a_source_tree_without_an_install_reads_its_own_data_folder(monkeypatch):
+    """Run from a checkout that was never installed, ``fastnet.data`` is not a package: the tree's ``data/``."""
+    monkeypatch.delenv("FASTNET_DATA", raising=False)
+
+    def not_installed(package):
+        raise ModuleNotFoundError(f"No module named {package!r}")
+
+    monkeypatch.setattr(mnist_loader, "files", not_installed)
+    assert mnist_loader.default_data_dir() == Path(mnist_loader.__file__).resolve().parent.parent / "data"
+    assert (mnist_loader.default_data_dir() / "SHA256SUMS").is_file()

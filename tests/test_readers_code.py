@@ -333,3 +333,33 @@ def test_a_readers_cost_derivative_follows_the_book_where_outputs_saturate(z_out
         got, want = nets[0].backprop(x, y), nets[1].backprop(x, y)
         errors.append(relative_error(got[0] + got[1], want[0] + want[1]))
     assert measured("reader's cost_derivative, saturated", np.float64, max(errors), 1e-12)  # measured 4.1e-15
+
+
+@pytest.mark.parametrize("chapter", ["network", "network2"])
+def test_rejected_training_data_leaves_a_zip_of_evaluation_data_unread(data, chapter):
+    """The arguments are checked in the book's order, the training data before the data scored after each
+    epoch: a call refused for its training data has not used up a zip of test (or evaluation) data."""
+    import fastnet.network2 as network2
+
+    training, test = data
+    seed_both(0)
+    net = fastnet.Network(SIZES) if chapter == "network" else network2.Network(SIZES)
+    scored = zip([x for x, _ in test], [y for _, y in test])
+    bad_training = [(x[:5], y) for x, y in training]  # inputs of the wrong size
+    with pytest.raises(ValueError, match=r"^SGD: training_data\[0\] input x"):
+        if chapter == "network":
+            net.SGD(bad_training, 1, 5, 3.0, test_data=scored)
+        else:
+            net.SGD(bad_training, 1, 5, 0.5, evaluation_data=scored, monitor_evaluation_accuracy=True)
+    assert len(list(scored)) == len(test)
+
+
+def test_bad_numbers_are_reported_in_the_books_order_before_any_data(data):
+    training, test = data
+    net = fastnet.Network(SIZES)
+    with pytest.raises(ValueError, match=r"^SGD: epochs must be"):
+        net.SGD(training, -1, 0, -3.0, test_data=[("not", "data")])
+    with pytest.raises(ValueError, match=r"^SGD: mini_batch_size must be"):
+        net.SGD(training, 1, 0, -3.0, test_data=[("not", "data")])
+    with pytest.raises(ValueError, match=r"^SGD: eta must be"):
+        net.SGD(training, 1, 5, -3.0, test_data=[("not", "data")])

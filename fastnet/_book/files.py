@@ -71,6 +71,8 @@ def load(path):
     try:
         sizes = [int(n) for n in contents["sizes"]]
         dtype = np.dtype(str(contents["dtype"]))
+        if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ModelFileError(f"{path}: holds a network in {dtype}; fastnet's are float64 or float32")
         weights = [contents[f"weights_{l}"] for l in range(len(sizes) - 1)]
         biases = [contents[f"biases_{l}"] for l in range(len(sizes) - 1)]
     except (KeyError, TypeError) as exc:

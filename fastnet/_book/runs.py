@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..engine import Training, data_set, pack, unpack
+from ..engine import Training, data_set, one_hot_targets, pack, unpack
 
 
 def book_pairs(X, T):
@@ -38,6 +38,12 @@ class BookData:
     @cached_property
     def converted(self):
         return data_set(self.X, self.T, self._n_out, self._dtype)
+
+    @cached_property
+    def float64_targets(self):
+        """The targets as one-hot rows in float64, what a cost is computed against."""
+        targets = self.converted.targets
+        return targets if targets.dtype == np.float64 else one_hot_targets(self.T, self._n_out, np.float64)
 
     @cached_property
     def pairs(self):
@@ -91,14 +97,14 @@ class BookRun:
 
     def epoch(self):
         net, items = self.net, self.items
-        saved = [w.copy() for w in net.weights], [b.copy() for b in net.biases], items[:], random.getstate()
+        weights, biases, order, state = [w.copy() for w in net.weights], [b.copy() for b in net.biases], items[:], random.getstate()
         try:
             random.shuffle(items)
             for k in range(0, len(items), self.mini_batch_size):
                 self.update(items[k : k + self.mini_batch_size])
         except BaseException:
-            net.weights, net.biases, items[:] = saved[0], saved[1], saved[2]
-            random.setstate(saved[3])
+            net.weights, net.biases, items[:] = weights, biases, order
+            random.setstate(state)
             raise
 
     def params(self):

@@ -12,8 +12,11 @@ A chapter's ``Network`` says what is its own:
   them gets the book's per-mini-batch loop (``_own_training``), and ``_call_update_mini_batch`` calls
   the reader's ``update_mini_batch`` with the chapter's arguments;
 - ``_output_rule``: the compiled engine's rule for the output layer's delta (the cost);
-- a report (``report.EpochReport``): what ``SGD`` prints and returns after each epoch.
+- its ``EpochReport``: its own arguments and data, what ``SGD`` prints and keeps after each epoch,
+  and what it returns.
 """
+
+from typing import Protocol
 
 import numpy as np
 
@@ -27,6 +30,28 @@ from .runs import BookData, BookRun, CompiledRun
 def print_line(line):
     """Print one of ``SGD``'s lines at once (flushed, so that a notebook shows each epoch as it ends)."""
     print(line, flush=True)
+
+
+class EpochReport(Protocol):
+    """A chapter's part of the one ``SGD``: its arguments, its report after each epoch, its result."""
+
+    lmbda: float  # the L2 regularisation the steps apply (0 in chapter 1)
+    reads_network: bool  # it calls the reader's own methods, which read ``weights`` and ``biases``
+
+    def check_arguments(self):
+        """Check the chapter's own numbers (after ``eta``, before ``threads``, as the book's signature has them)."""
+
+    def check_data(self):
+        """Check the chapter's evaluation data (after the training data)."""
+
+    def prepare(self, params, training, threads):
+        """Before the first epoch: say that the reader's methods report, or compile fastnet's batched ones."""
+
+    def __call__(self, epoch, params):
+        """Report epoch ``epoch``, trained to ``params``; True to stop early."""
+
+    def result(self):
+        """What ``SGD`` returns."""
 
 
 class SigmoidNetwork:
@@ -65,9 +90,10 @@ class SigmoidNetwork:
         out = outputs(self._params(), sparse_rows(columns.T, self.dtype))
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
-    def _sgd(self, training_data, epochs, mini_batch_size, eta, lmbda, report, threads):
-        """The book's SGD, for every chapter: check the arguments, choose the run, then epoch by epoch
-        train and ``report``, until the epochs are done or the report says stop; return what it returns.
+    def _sgd(self, training_data, epochs, mini_batch_size, eta, threads, report):
+        """The book's SGD, for every chapter: check the arguments (``report`` its own), choose the run, then
+        epoch by epoch train and ``report``, until the epochs are done or the report says stop; return
+        what it returns.
 
         The run is fastnet's compiled epochs, or the book's loop over the reader's own
         ``update_mini_batch`` when a training method was replaced. Each step is
@@ -76,10 +102,13 @@ class SigmoidNetwork:
         """
         epochs = validation.count("SGD", "epochs", epochs, 0)
         mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
+        eta = validation.learning_rate("SGD", eta)
+        report.check_arguments()
         threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
         validation.parameters(self)
         training = self._data("SGD", "training_data", training_data)
-        n, own = training.n, self._own_training()
+        report.check_data()
+        n, lmbda, own = training.n, report.lmbda, self._own_training()
         if own:
             warn_override(self, own, "SGD calls them for each mini-batch as the book's code does, slower than "
                           "fastnet's compiled epoch", stacklevel=4)
@@ -90,7 +119,7 @@ class SigmoidNetwork:
             else:
                 step = Step(eta, 1 - eta * (lmbda / n), self._output_rule())
                 run = CompiledRun(self, training, mini_batch_size, step, threads, sync=report.reads_network)
-            report.prepare(run.params(), training)
+            report.prepare(run.params(), training, threads)
         try:
             for j in range(epochs):
                 run.epoch()
@@ -137,6 +166,14 @@ class SigmoidNetwork:
         """The training methods (and, in chapter 3, cost pieces) of the reader's own that the book's SGD calls."""
         return self._own(self.TRAINING_METHODS)
 
+    def _output_rule(self):
+        """The compiled engine's rule for the output layer's delta (``engine.QUADRATIC`` ...): the chapter's cost."""
+        raise NotImplementedError
+
+    def _call_update_mini_batch(self, mini_batch, eta, lmbda, n):
+        """Call ``update_mini_batch`` on ``mini_batch`` with the chapter's arguments, as the book's SGD does."""
+        raise NotImplementedError
+
     def _params(self):
         """The current ``weights`` and ``biases`` in the kernels' layout (a copy)."""
         return pack(self.weights, self.biases, self.dtype)
@@ -169,7 +206,7 @@ class SigmoidNetwork:
         if output_delta is not None:
             act, _ = backprop_rows(params, X, T, rule)
             a_before = X[0] if L == 1 else layer(params, act, 0, L - 2)
-            z = np.dot(self.weights[-1], a_before.reshape(-1, 1)) + self.biases[-1]
+            z = np.dot(self.weights[-1], a_before.reshape(-1, 1).astype(self.dtype)) + self.biases[-1]
             a = sigmoid(z)  # from this z, as the book's a_L and sigma'(z_L) are: a reader's a (1 - a) cancels theirs
             T, rule = validation.output_delta(output_delta(z, a), self.sizes[-1]), GIVEN
         act, delta = backprop_rows(params, X, T, rule)

@@ -14,11 +14,11 @@ NumPy's error model (``jit``): a loop over them then has no exception path, and 
 
 import numpy as np
 from llvmlite import ir
-from numba import types, vectorize
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from .jit import CACHE, kernel, ufunc
+from .jit import kernel, ufunc
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k * LN2_HI is exact (Cody & Waite)
@@ -99,13 +99,14 @@ def _sigma_prime(z):
 
 def derivative(z, s, s_minus):
     """sigma'(z) from ``(s, s_minus) = logistic(z)`` in the precision of ``z``: in float64 the book's
-    s (1 - s), bit for bit (exactly 0 once s rounds to 1, for z above about 36.7); in float32 the
+    expression s (1 - s) on fastnet's s, bit for bit (exactly 0 once s rounds to 1, for z above
+    about 36.7); in float32 the
     float64 product s sigma(-z), rounded once (so that a saturated float32 neuron keeps a tiny
     slope rather than none)."""
-    return s * (1.0 - s)
+    return s * s_minus if isinstance(z, np.float32) else s * (1.0 - s)
 
 
-@overload(derivative, jit_options={"cache": CACHE, "error_model": "numpy"})
+@overload(derivative, jit_options={"error_model": "numpy"})  # compiled into its callers, and cached with them
 def _derivative(z, s, s_minus):
     if z == types.float32:
         return lambda z, s, s_minus: s * s_minus
@@ -137,8 +138,9 @@ def sigmoid_prime(z):
 @intrinsic
 def sigmoid_block(typingctx, z):
     """``(sigma(z), sigma'(z))`` of a block (``simd``) lane by lane, as ``logistic`` and ``derivative``
-    compute them (in float64, from one exp(-|z|)) and rounded to the block's dtype, results that would
-    be subnormal as zero: the same bits as the scalar functions lane by lane, 16 lanes at a time.
+    compute them (in float64, from one exp(-|z|)) and rounded to the block's dtype: the same bits as
+    the scalar functions lane by lane, 16 lanes at a time, except that results that would be
+    subnormal are zero here (the public ``sigmoid`` keeps them).
 
     LLVM vectorises a loop over ``logistic`` four float64 lanes wide even where the CPU has 8 (it
     prefers 256-bit vectors on Intel's AVX-512 cores); on a block it uses whole registers.

@@ -29,33 +29,36 @@ def declare(**fields):
     flag), or another declared bundle class."""
 
     def decorate(cls):
-        assert tuple(fields) == cls._fields, f"{cls.__name__}: declare every field, in order"
+        if tuple(fields) != cls._fields:
+            raise TypeError(f"{cls.__name__}: declare every field, in order: {cls._fields}, got {tuple(fields)}")
         cls.DECLARED = fields
         return cls
 
     return decorate
 
 
+NUMBERS = {float: (float,), int: (int, np.integer), bool: (bool, np.bool_)}  # what numba types alike
+
+
 def checked(bundle, float_dtype=None):
     """Return ``bundle`` after checking every field against its class's declaration, its ``FLOAT`` arrays
-    all of one dtype (``float_dtype`` when given, else float32 or float64). Raises ``TypeError``."""
+    (in nested bundles too) all of one dtype: ``float_dtype`` when given, else float32 or float64.
+    Raises ``TypeError``."""
+    _check(bundle, float_dtype)
+    return bundle
+
+
+def _check(bundle, float_dtype):
+    """Check ``bundle``; return the float dtype of its ``FLOAT`` arrays (``float_dtype`` if it has none)."""
     name = type(bundle).__name__
     for field, declared in type(bundle).DECLARED.items():
         value = getattr(bundle, field)
         if hasattr(declared, "DECLARED"):
-            float_dtype = _float_of(checked(value, float_dtype), float_dtype)
+            float_dtype = _check(value, float_dtype)
         elif isinstance(declared, Array):
             float_dtype = _check_array(f"{name}.{field}", declared, value, float_dtype)
-        elif not (isinstance(value, declared) and (declared is bool or not isinstance(value, bool))):
+        elif not isinstance(value, NUMBERS[declared]) or (declared is not bool and isinstance(value, (bool, np.bool_))):
             raise TypeError(f"{name}.{field}: declared a Python {declared.__name__}, got {type(value).__name__} {value}")
-    return bundle
-
-
-def _float_of(bundle, float_dtype):
-    """The float dtype of a checked bundle's ``FLOAT`` arrays, or ``float_dtype`` if it has none."""
-    for field, declared in type(bundle).DECLARED.items():
-        if isinstance(declared, Array) and declared.dtype == FLOAT:
-            return getattr(bundle, field).dtype
     return float_dtype
 
 

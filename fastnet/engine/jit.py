@@ -6,9 +6,12 @@ its ``vectorize``, and ``compile_notice`` says so when a first compile makes the
   ``threads.py``) or an upgrade of fastnet would load code compiled from the old sources. Every
   function compiled here is therefore stamped with a hash of all the engine's sources
   (``ENGINE_SOURCES``) besides its own file: when any of them changes, its cached code is
-  compiled afresh. Where numba finds no writable cache location (a read-only install with no
-  writable home, say) ``njit(cache=True)`` would fail at import, so fastnet probes once and then
-  compiles without a cache instead: slower to start, same results.
+  compiled afresh. The stamp is given by a cache locator that numba asks first (numba's
+  ``CacheImpl._locator_classes``, not a public interface): where that is missing, or the user
+  chose numba's locators with ``NUMBA_CACHE_LOCATOR_CLASSES``, fastnet compiles without a cache
+  rather than risk stale code. Where numba finds no writable cache location (a read-only install
+  with no writable home, say) ``njit(cache=True)`` would fail at import, so fastnet probes once and
+  then compiles without a cache too: slower to start, same results.
 - NumPy's error model: a division by zero gives inf or nan instead of raising. No kernel divides
   by zero, but under Python's error model every division carries a test and an exception path,
   and a loop with an exit in it is not vectorised.
@@ -20,8 +23,12 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from numba import njit, vectorize
-from numba.core.caching import CacheImpl, _CacheLocator
+from numba import config, njit, vectorize
+
+try:
+    from numba.core.caching import CacheImpl, _CacheLocator
+except ImportError:  # a numba without these: no stamped cache, so no cache
+    CacheImpl, _CacheLocator = None, object
 
 ENGINE = Path(__file__).resolve().parent
 
@@ -61,19 +68,29 @@ class _EngineLocator(_CacheLocator):
     def from_function(cls, py_func, py_file):
         if py_func not in _STAMPED:
             return None
-        for locator_class in CacheImpl._locator_classes[1:]:  # numba's own, after this one
+        for locator_class in CacheImpl._locator_classes:
+            if issubclass(locator_class, _EngineLocator):
+                continue
             located = locator_class.from_function(py_func, py_file)
             if located is not None:
                 return cls(located)
         return None
 
 
-if _EngineLocator not in CacheImpl._locator_classes:  # every numba cache (functions, ufuncs) asks it first
-    CacheImpl._locator_classes.insert(0, _EngineLocator)
+def _stamp_caches():
+    """Make every numba cache (of functions and of ufuncs) ask ``_EngineLocator`` first; False where it cannot."""
+    locators = getattr(CacheImpl, "_locator_classes", None)
+    if not isinstance(locators, list) or getattr(config, "CACHE_LOCATOR_CLASSES", None):
+        return False
+    if _EngineLocator not in locators:
+        locators.insert(0, _EngineLocator)
+    return True
 
 
 def _cache_available():
-    """True when numba finds a writable cache location for this package's files."""
+    """True when fastnet's functions can be cached, stamped, in a writable location numba finds."""
+    if not _stamp_caches():
+        return False
 
     def probe():
         return 0

@@ -22,14 +22,15 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from .. import __version__, mnist_loader, network2
 from .._book.files import ModelFileError
-from .._book.validation import MISTAKES
 from ..mnist_loader import DataError
 from ..engine import warm_up
 from ..network import Network, load
@@ -57,6 +58,19 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+LAST_SEED = 2**32 - 3  # NumPy takes seeds below 2**32; chapter 1's experiments use the seed and the next two
+
+
+def _seed_number(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {LAST_SEED}, got {text!r}") from None
+    if not 0 <= value <= LAST_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {LAST_SEED}, got {value}")
     return value
 
 
@@ -114,7 +128,7 @@ def train_parser():
     parser.add_argument("--mini-batch-size", type=_positive_int, default=10, help="mini-batch size (default 10)")
     parser.add_argument("--eta", type=_eta, default=3.0, help="learning rate (default 3.0)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="arithmetic (default float64)")
-    parser.add_argument("--seed", type=int, default=None, help="seed random and np.random for a repeatable run")
+    parser.add_argument("--seed", type=_seed_number, default=None, help="seed random and np.random for a repeatable run")
     parser.add_argument("--train-size", type=_positive_int, default=None, help="train on the first N of the 50,000 images")
     parser.add_argument("--save", metavar="PATH", default=None,
                         help="save the trained network to PATH (.npz; chapter 3: the book's JSON)")
@@ -149,7 +163,7 @@ def book_parser():
     parser.add_argument("--chapter", type=int, choices=[1, 3], default=1, help="the chapter (default 1)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400)")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=_seed_number, default=None,
                         help="seed of the first run (default: 0 for chapter 1, the book's 12345678 for chapter 3)")
     parser.add_argument("--plot", metavar="DIR", default=None, help="draw each experiment's curves into DIR as PNG files")
     _data_option(parser)
@@ -184,6 +198,15 @@ def _timed_log():
     return log
 
 
+@contextmanager
+def _user_file(what):
+    """Report a failure to read or write the user's file or directory (``what``) in one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise CommandError(f"{what}: {exc}") from None
+
+
 def _seed(seed):
     if seed is not None:
         random.seed(seed)
@@ -208,7 +231,8 @@ def train(argv):
     chapter_3 = any(v is not None for v in (args.cost, args.lmbda, args.init, args.monitor))
     compiling = threading.Thread(target=warm_up, args=(args.dtype,), daemon=True)
     compiling.start()  # a first compile overlaps with reading the data (both mostly outside the GIL)
-    training, validation, test = mnist_loader.load_data(args.data)
+    with _user_file("the MNIST data"):
+        training, validation, test = mnist_loader.load_data(args.data)
     if args.train_size is not None:
         if args.train_size > len(training[1]):
             raise CommandError(f"--train-size {args.train_size} is more than the {len(training[1])} training images")
@@ -236,37 +260,50 @@ def train(argv):
         print(f"Total {total:.1f} s")
     neglected = neglected_digits(net, evaluation)
     if neglected:
-        print(f"The network {' and '.join(_guessed(*d) for d in neglected)}. Some runs stall like this, as the book "
-              "warns; if more epochs do not help, try another --seed, or chapter 3's cross-entropy cost (--cost "
-              "cross-entropy).")
+        cross_entropy = chapter_3 and args.cost != "quadratic"  # chapter 3's default cost
+        remedy = "another --seed" + ("" if cross_entropy else ", or chapter 3's cross-entropy cost (--cost cross-entropy)")
+        print(f"The network {' and '.join(map(str, neglected))}. Some runs stall like this, as the book warns; if more "
+              f"epochs do not help, try {remedy}.")
     if args.save:
-        net.save(args.save)
+        with _user_file("--save"):
+            net.save(args.save)
         print(f"Saved to {args.save}")
     if args.plot:
         from .plots import plot_history
 
-        plot_history(curves, percent=True, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
+        with _user_file("--plot"):
+            plot_history(curves, percent=True, title=f"{sizes}, eta {args.eta:g}", path=args.plot)
         print(f"Plotted to {args.plot}")
 
 
 NEGLECTED = 0.1  # a digit guessed for fewer than this fraction of its images is one the network hardly ever predicts
 
 
+class Neglected(NamedTuple):
+    """A digit that a network hardly ever predicts: guessed ``guesses`` times for the ``shown`` images of
+    it among ``images``."""
+
+    digit: int
+    guesses: int
+    shown: int
+    images: int
+
+    def __str__(self):
+        """'never predicts the digit 8 (974 of the 10000 images are 8s)', or 'predicts ... only 3 times (...)'."""
+        times = "time" if self.guesses == 1 else "times"
+        how = (f"never predicts the digit {self.digit}" if self.guesses == 0
+               else f"predicts the digit {self.digit} only {self.guesses} {times}")
+        return f"{how} ({self.shown} of the {self.images} images are {self.digit}s)"
+
+
 def neglected_digits(net, data):
-    """``(digit, guesses, shown, images)`` for each digit that ``net`` guesses for fewer than ``NEGLECTED`` of the
-    ``shown`` images of ``data`` (``(images, labels)``, ``images`` in all) that show it: the sign of a stalled run."""
+    """``Neglected`` for each digit that ``net`` guesses for fewer than ``NEGLECTED`` of the images of ``data``
+    (``(images, labels)``) that show it: the sign of a stalled run."""
     images, labels = data
     guesses = np.bincount(np.argmax(net.feedforward(images.T), axis=0), minlength=net.sizes[-1])
     counts = np.bincount(labels, minlength=net.sizes[-1])
-    return [(d, int(guesses[d]), int(counts[d]), len(labels)) for d in range(net.sizes[-1])
+    return [Neglected(d, int(guesses[d]), int(counts[d]), len(labels)) for d in range(net.sizes[-1])
             if guesses[d] < NEGLECTED * counts[d]]
-
-
-def _guessed(digit, guesses, shown, images):
-    """'never predicts the digit 8 (974 of the 10000 images are 8s)', or 'predicts ... only 3 times (...)'."""
-    times = "time" if guesses == 1 else "times"
-    how = f"never predicts the digit {digit}" if guesses == 0 else f"predicts the digit {digit} only {guesses} {times}"
-    return f"{how} ({shown} of the {images} images are {digit}s)"
 
 
 def _train_chapter_3(args, sizes, training, evaluation):
@@ -296,7 +333,8 @@ def evaluate(argv):
     net = network2.load(args.model) if str(args.model).endswith(".json") else load(args.model)
     if net.sizes[0] != 784 or net.sizes[-1] != 10:
         raise CommandError(f"{args.model} is a {'-'.join(map(str, net.sizes))} network, not one for MNIST (784 in, 10 out)")
-    _, _, (test_x, test_y) = mnist_loader.load_data(args.data)
+    with _user_file("the MNIST data"):
+        _, _, (test_x, test_y) = mnist_loader.load_data(args.data)
     guesses = np.argmax(net.feedforward(test_x.T), axis=0)
     correct = int(np.sum(guesses == test_y))
     print(f"{args.model}: {'-'.join(map(str, net.sizes))} ({net.dtype}), {correct} / {len(test_y)} correct ({100 * correct / len(test_y):.2f}%)")
@@ -313,14 +351,16 @@ def book(argv):
     _require_plotting(args.plot)
     if args.chapter == 1:
         seed = 0 if args.seed is None else args.seed
-        training, _, test = mnist_loader.load_data(args.data)
+        with _user_file("the MNIST data"):
+            training, _, test = mnist_loader.load_data(args.data)
         note = f" (--quick: {experiments.chapter_1_epochs(True)} epochs per run, the book ran 30)" if args.quick else ""
         print(f"The chapter-1 experiments, mini-batch 10, seeds from {seed}{note}", flush=True)
         progress = Progress(experiments.chapter_1_total(args.quick))
         rows = experiments.chapter_1(training, test, seed, args.quick, progress)
     else:
         seed = experiments.BOOK_SEED_CHAPTER_3 if args.seed is None else args.seed
-        training, validation, test = mnist_loader.load_data_wrapper(args.data)
+        with _user_file("the MNIST data"):
+            training, validation, test = mnist_loader.load_data_wrapper(args.data)
         long, short = experiments.chapter_3_epochs(args.quick)
         note = f" (--quick: {long} and {short} epochs, the book ran 400 and 30)" if args.quick else ""
         print(f"The chapter-3 runs the book recorded, network2, mini-batch 10, seed {seed}{note}", flush=True)
@@ -337,7 +377,8 @@ def book(argv):
         print("Each row is one run; other seeds move these figures by up to about one percentage point")
         print("(docs/parity.md); try --seed.")
     if args.plot:
-        _plot_rows(rows, Path(args.plot))
+        with _user_file("--plot"):
+            _plot_rows(rows, Path(args.plot))
 
 
 def _plot_rows(rows, directory):
@@ -359,7 +400,8 @@ def _plot_rows(rows, directory):
 
 def bench(argv):
     args = bench_parser().parse_args(argv)
-    (X, y), _, _ = mnist_loader.load_data(args.data)
+    with _user_file("the MNIST data"):
+        (X, y), _, _ = mnist_loader.load_data(args.data)
     print(
         f"fastnet bench: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python "
         f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}; "
@@ -377,13 +419,14 @@ def bench(argv):
 
 
 def main(argv=None):
-    """Run a command. A user's mistake (an option, a file, the data) is one line on stderr and exit code 2;
-    anything else is a fault of fastnet's: its traceback, a line that says so, and exit code 1."""
+    """Run a command. A user's mistake (an option, a file that cannot be read or written, the data, a model
+    file) is one line on stderr and exit code 2; anything else is a fault of fastnet's: its traceback, a
+    line that says so, and exit code 1."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
     try:
         {"train": train, "evaluate": evaluate, "book": book, "bench": bench}[command](argv)
-    except (CommandError, DataError, ModelFileError, OSError, *MISTAKES) as exc:
+    except (CommandError, DataError, ModelFileError) as exc:
         print(f"fastnet: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

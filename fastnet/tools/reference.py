@@ -184,11 +184,11 @@ class ReferenceNetwork2:
             early_stopping_n=0):
         """Train; ``monitor`` names what to compute after each epoch ("training cost", "training accuracy",
         "evaluation cost", "evaluation accuracy"). With ``early_stopping_n`` > 0, stop once that many
-        epochs in a row have ended without an evaluation accuracy above the best before them (the
-        first epoch's is above the best of none). Returns the four lists in the book's order."""
+        epochs in a row have ended without an evaluation accuracy above the best before them (0 to
+        begin with). Returns the four lists in the book's order."""
         n = len(training_data)
         results = {name: [] for name in ("evaluation cost", "evaluation accuracy", "training cost", "training accuracy")}
-        best, without_better = None, 0
+        best, without_better = 0, 0
         for j in range(epochs):
             random.shuffle(training_data)
             for k in range(0, n, mini_batch_size):
@@ -207,7 +207,7 @@ class ReferenceNetwork2:
             print()
             if early_stopping_n > 0:
                 accuracy = self.accuracy(evaluation_data)
-                if best is None or accuracy > best:
+                if accuracy > best:
                     best, without_better = accuracy, 0
                 else:
                     without_better += 1
