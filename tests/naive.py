@@ -1,7 +1,7 @@
 """Plain, obviously-correct twins of fastnet's kernels, for the tests to compare against.
 
-Each twin has its kernel's name (``naive.affine`` for ``kernels._affine``, ``naive.compress`` for
-``arrays.sparse_rows``, ...) and is written the slowest and plainest way, in float64 (or exact
+Each twin has its kernel's name (``naive.affine`` for ``kernels._affine``, ``naive.sparse_rows`` for
+``inputs.sparse_rows``, ...) and is written the slowest and plainest way, in float64 (or exact
 rational arithmetic) with Python loops where that makes it obvious. The network-level twin is
 ``fastnet.tools.reference`` (the book's algorithm in NumPy).
 """
@@ -66,6 +66,31 @@ def subtract_outer(W, width, row_of, coeff, terms, scale, D):
     for e, (r, c, n) in enumerate(terms.T):
         for k in range(n):
             rows[row_of[r + k]] -= (scale * coeff[c + k]) * D[e]
+    return rows.reshape(-1)
+
+
+def affine_tiles(W, width, bias, scale, coeff, terms, n, examples):
+    """``kernels._affine_tiles``: for each of the first ``examples`` examples e, ``bias + scale * sum_k
+    coeff[terms[1, e] + k] * W_row(k)`` over the rows k < n in order. Returns ``(examples, width)`` in float64."""
+    rows = W.reshape(-1, width).astype(np.float64)
+    out = np.empty((examples, width))
+    for e in range(examples):
+        z = np.zeros(width)
+        for k in range(n):
+            z = z + float(coeff[terms[1, e] + k]) * rows[k]
+        out[e] = bias.astype(np.float64) + float(scale) * z
+    return out
+
+
+def subtract_tiles(W, width, coeff, terms, scale, D, n_rows):
+    """``kernels._subtract_tiles``: a copy of ``W`` (float64) after W_row(k) -= scale * sum_e coeff[terms[1, e] + k] * D[e]
+    for each of its first ``n_rows`` rows, the sum over the examples in order."""
+    rows = W.reshape(-1, width).astype(np.float64)
+    for k in range(n_rows):
+        total = np.zeros(width)
+        for e in range(len(D)):
+            total = total + float(coeff[terms[1, e] + k]) * D[e].astype(np.float64)
+        rows[k] = rows[k] - float(scale) * total
     return rows.reshape(-1)
 
 

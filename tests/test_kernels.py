@@ -30,6 +30,8 @@ DTYPES = [np.float64, np.float32]
 TOL = {
     "affine": {np.float64: 1e-14, np.float32: 3e-6},  # measured 9.0e-16 / 2.7e-7
     "subtract_outer": {np.float64: 2e-15, np.float32: 7e-7},  # measured 1.7e-16 / 6.6e-8
+    "affine_tiles": {np.float64: 3e-15, np.float32: 2e-6},  # measured 2.6e-16 / 1.6e-7
+    "subtract_tiles": {np.float64: 3e-15, np.float32: 1.5e-6},  # measured 2.4e-16 / 1.0e-7
     "forward_layer": {np.float64: 3e-14, np.float32: 1.5e-5},  # measured 2.7e-15 / 1.4e-6
     "forward_layer_sp": {np.float64: 2.5e-13, np.float32: 2.5e-4},  # each sigma'(z) on its own: 2.3e-14 / 2.3e-5
     # the same with complete inputs (784 terms to a sum, |z| up to 30):
@@ -108,6 +110,61 @@ def test_subtract_outer_matches_naive(dtype, n_rows, blocks, counts, seed):
     want = naive.subtract_outer(W.astype(np.float64), width, row_of, coeff, terms, float(scale), D)
     run_kernel(kernels._subtract_outer, kernels.Sums(W, width, row_of, coeff, terms, d, offset, stride, 0, width), terms.shape[1], scale)
     assert close("subtract_outer", dtype, W, want)
+
+
+def dense_case(dtype, n_rows, blocks, m, seed):
+    """A random W of ``n_rows`` rows, and for each of m examples a dense run of n_rows coefficients."""
+    rng = np.random.default_rng(seed)
+    width = blocks * simd.LANES
+    W = rng.standard_normal(n_rows * width).astype(dtype)
+    coeff = rng.standard_normal(m * n_rows + 3).astype(dtype)
+    terms = np.array([[0] * m, [3 + e * n_rows for e in range(m)], [n_rows] * m], dtype=np.int64)
+    return rng, width, W, coeff, terms
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows, blocks, m", [(1, 1, 10), (7, 1, 10), (30, 2, 10), (16, 3, 23), (5, 1, 1)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_affine_tiles_matches_naive(dtype, n_rows, blocks, m, seed):
+    """Whole tiles of E examples, each block of W loaded once for E sums: the tiles' examples right, the
+    examples after the last whole tile and everything around untouched (guards a tile that mixes up its
+    examples or writes past its last one)."""
+    rng, width, W, coeff, terms = dense_case(dtype, n_rows, blocks, m, seed)
+    size, bias, scale = simd.TILE_BLOCKS[np.dtype(dtype).itemsize], rng.standard_normal(width).astype(dtype), 0.7
+    tiles = m // size
+    stride, offset = width + simd.LANES, simd.LANES
+    out = np.full(m * stride, -7, dtype=dtype)
+    starts = np.zeros(16, dtype=np.int64)
+    sums = kernels.Sums(W, width, np.arange(n_rows, dtype=np.int32), coeff, terms, out, offset, stride, 0, width)
+    run_kernel(kernels._affine_tiles, sums, bias, scale, tiles, n_rows, starts)
+    got = out.reshape(m, stride)
+    done = tiles * size
+    want = naive.affine_tiles(W, width, bias, scale, coeff, terms, n_rows, done)
+    assert close("affine_tiles", dtype, got[:done, offset : offset + width], want)
+    assert np.all(got[done:] == -7) and np.all(got[:, :offset] == -7) and np.all(got[:, offset + width :] == -7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows, blocks, m", [(10, 1, 10), (7, 1, 3), (30, 2, 10), (23, 3, 1), (5, 1, 10)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_subtract_tiles_matches_naive(dtype, n_rows, blocks, m, seed):
+    """Whole tiles of E weight rows, each row's sum over the mini-batch kept in registers and subtracted
+    with one rounding: those rows right, the rows after the last whole tile untouched."""
+    rng, width, W, coeff, terms = dense_case(dtype, n_rows, blocks, m, seed)
+    size = simd.TILE_BLOCKS[np.dtype(dtype).itemsize]
+    tiles = n_rows // size
+    D = rng.standard_normal((m, width)).astype(dtype)
+    stride, offset = width + simd.LANES, simd.LANES
+    d = np.zeros(m * stride, dtype=dtype)
+    d.reshape(m, stride)[:, offset : offset + width] = D
+    before, starts = W.copy(), np.zeros(16, dtype=np.int64)
+    scale = dtype(0.3)
+    sums = kernels.Sums(W, width, np.arange(n_rows, dtype=np.int32), coeff, terms, d, offset, stride, 0, width)
+    run_kernel(kernels._subtract_tiles, sums, m, tiles, scale, starts)
+    done = tiles * size * width
+    want = naive.subtract_tiles(before, width, coeff, terms, float(scale), D, tiles * size)
+    assert close("subtract_tiles", dtype, W[:done], want[:done])
+    assert np.array_equal(W[done:], before[done:])
 
 
 def test_subtract_outer_takes_examples_in_order_bitwise():
