@@ -103,6 +103,6 @@ def test_centred_reference(benchmark, record, mnist_arrays):
 def test_centred_fastnet(benchmark, record, mnist_arrays, dtype):
     X, y = mnist_arrays
     training = fastnet_training([784, 100, 10], dtype, centred(X.astype(np.float64)), y)
-    assert training.inputs.complete
+    assert training.data.inputs.complete
     benchmark.pedantic(training.epoch, args=(10, BOOK_STEP), rounds=3, warmup_rounds=1)
     record("centred MNIST, 784-100-10", f"fastnet SGD epoch {dtype}", benchmark)

@@ -26,4 +26,4 @@ def test_convert_the_books_list(benchmark, mnist_lists, mnist_arrays):
         return Training(params, data_set(data.X, data.T, 10, np.float64))
 
     benchmark.pedantic(convert, rounds=5, warmup_rounds=1)
-    assert np.array_equal(convert().inputs.indptr[-1:], [np.count_nonzero(mnist_arrays[0])])
+    assert np.array_equal(convert().data.inputs.indptr[-1:], [np.count_nonzero(mnist_arrays[0])])
