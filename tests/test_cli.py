@@ -413,3 +413,82 @@ def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere(monke
     progress.begin("784-30-10, cross-entropy, large init, eta 0.5", 400)
     assert narrow.getvalue() == "\r\033[K784-30-10, cross-entropy...: epoch 0 of 400 (0 of 5 in all)"
     assert len(narrow.getvalue()) - len("\r\033[K") == 59
+
+
+class _Guessing:
+    """A stand-in network that predicts ``digit`` for every image (what ``neglected_digits`` reads)."""
+
+    sizes = [784, 10]
+
+    def __init__(self, guesses):
+        self.guesses = guesses
+
+    def feedforward(self, columns):
+        out = np.zeros((10, columns.shape[1]))
+        out[self.guesses, np.arange(columns.shape[1])] = 1
+        return out
+
+
+def test_neglected_digits_are_those_shown_but_hardly_ever_guessed():
+    """Digits the data never shows are not reported; fewer guesses than a tenth of a digit's images is."""
+    images = np.zeros((100, 784))
+    labels = np.array([0] * 50 + [1] * 50)
+    always_zero = cli.neglected_digits(_Guessing(np.zeros(100, dtype=int)), (images, labels))
+    assert always_zero == [cli.Neglected(1, 0, 50, 100)]  # digits 2-9: no image shows them
+    five_ones = np.array([0] * 95 + [1] * 5)  # a tenth of the 50 ones: on the line, so not reported
+    assert cli.neglected_digits(_Guessing(five_ones), (images, labels)) == []
+    four_ones = np.array([0] * 96 + [1] * 4)
+    assert cli.neglected_digits(_Guessing(four_ones), (images, labels)) == [cli.Neglected(1, 4, 50, 100)]
+
+
+def test_each_epoch_line_shows_that_epochs_own_time(monkeypatch, capsys):
+    clock = iter([0.0, 1.0, 1.5, 3.0, 6.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    log = cli._timed_log()  # started at 0
+    log("Epoch 0: 1 / 9")  # at 1
+    log("Cost on training data: 1.0")  # not an epoch line: no time taken
+    log("Epoch 1: 2 / 9")  # at 1.5
+    log("Epoch 2: 3 / 9")  # at 3
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 0: 1 / 9  (1.00 s)", "Cost on training data: 1.0", "Epoch 1: 2 / 9  (0.50 s)", "Epoch 2: 3 / 9  (1.50 s)"]
+
+
+def test_train_size_may_be_every_training_image(data_dir, capsys):
+    assert cli.main(["--train-size", "50000", "--epochs", "1", "--sizes", "784,10", "--data", str(data_dir)]) == 0
+    assert "on 50000 images" in capsys.readouterr().out
+    assert cli.main(["--train-size", "50001", "--epochs", "1", "--data", str(data_dir)]) == 2
+
+
+@pytest.mark.parametrize("chapter", [1, 3])
+def test_the_progress_counts_every_epoch_the_experiments_run(chapter, monkeypatch):
+    """The time left is right only if the total counted up front is what the runs then report."""
+    import fastnet.tools.experiments as experiments
+
+    class Counting:
+        def __init__(self):
+            self.done = 0
+
+        def begin(self, task, size=None):
+            pass
+
+        def epoch(self, count=1):
+            self.done += count
+
+        def epoch_log(self, line):
+            if line.startswith("Epoch "):
+                self.epoch()
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((40, 784)).astype(np.float32), rng.integers(0, 10, 40)
+    progress = Counting()
+    if chapter == 1:
+        monkeypatch.setattr(experiments, "chapter_1_epochs", lambda quick: 2)
+        experiments.chapter_1((images, labels), (images[:10], labels[:10]), 0, True, progress)
+        assert progress.done == experiments.chapter_1_total(True)
+    else:
+        monkeypatch.setattr(experiments, "chapter_3_epochs", lambda quick: (3, 1))
+        eye = np.eye(10)
+        training = [(x.reshape(-1, 1), eye[:, [d]]) for x, d in zip(images, labels)]
+        scored = [(x.reshape(-1, 1), int(d)) for x, d in zip(images[:10], labels[:10])]
+        experiments.chapter_3(training, scored, scored, 0, True, progress)
+        assert progress.done == experiments.chapter_3_total(True)

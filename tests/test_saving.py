@@ -76,3 +76,19 @@ def test_damaged_and_foreign_files(tmp_path):
     with pytest.raises(ModelFileError, match=r"missing.npz: no such file"):
         fastnet.load(tmp_path / "missing.npz")
     assert zipfile.is_zipfile(path)
+
+
+@pytest.mark.parametrize("field", ["weights_0", "biases_0"])
+def test_a_file_whose_arrays_disagree_with_its_dtype_is_refused(tmp_path, field):
+    """A float32 network file holding a float64 array would load as a float32 network with float64 arrays."""
+    arrays = {"format": np.array("fastnet-network"), "version": np.array(1), "sizes": np.array([3, 2]),
+              "dtype": np.array("float32"), "weights_0": np.zeros((2, 3), np.float32), "biases_0": np.zeros((2, 1), np.float32)}
+    arrays[field] = arrays[field].astype(np.float64)
+    path = tmp_path / "mixed.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match=r"mixed.npz: layer 0 holds weights \(2, 3\) float(32|64) and biases"):
+        fastnet.load(path)
+    good = tmp_path / "good.npz"
+    fastnet.Network([3, 2], dtype=np.float32).save(good)
+    net = fastnet.load(good)
+    assert all(a.dtype == np.float32 for a in net.weights + net.biases)
