@@ -18,15 +18,17 @@ import gzip
 import hashlib
 import os
 import pickle
+import random
 import zlib
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
+from ._book.files import write_atomically
 from ._book.validation import BadType, BadValue
 
-__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "DataError"]
+__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "expand", "DataError"]
 
 IMAGE_SIZE = 28 * 28
 NUM_CLASSES = 10
@@ -109,6 +111,66 @@ def load_data_wrapper(path=None):
     validation = list(zip(va_x[:, :, None], va_y.tolist()))
     test = list(zip(te_x[:, :, None], te_y.tolist()))
     return training, validation, test
+
+
+EXPANDED_SHUFFLE_SEED = 0  # the book's expand_mnist.py shuffles unseeded; fastnet's set is the same everywhere
+SHIFTS = [(1, 0), (-1, 0), (1, 1), (-1, 1)]  # (direction, axis) of the book's four shifts: down, up, right, left
+
+
+def expand(path=None, cache=None):
+    """Return ``(training, validation, test)`` as ``load_data`` does, with the book's expanded training set.
+
+    The book's ``expand_mnist.py``: each of the 50,000 training images, then the same image shifted by
+    one pixel down, up, right and left (a zero row or column shifted in), 250,000 images in all,
+    shuffled. The book shuffles without a seed; fastnet shuffles with ``random.Random(0)``, so the
+    set is the same on every machine. The images of ``path`` (as ``load_data`` reads it) are
+    expanded once and kept in ``cache`` (default: ``$FASTNET_CACHE``, else ``~/.cache/fastnet``), a
+    file named after a hash of the training set; later calls read it back. Where no cache can be
+    written, the set is built every time.
+    """
+    training, validation, test = load_data(path)
+    images, labels = training
+    key = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+    cached = _cache_dir(cache) / f"mnist_expanded-{key}.npz"
+    try:
+        with np.load(cached) as f:
+            return (_scale(f["pixels"]), f["labels"].astype(np.int64)), validation, test
+    except (OSError, KeyError, ValueError, zlib.error):
+        pass  # not built yet (or unreadable): build it
+    pixels, expanded_labels = _expanded(np.round(images * 256).astype(np.uint8).reshape(-1, 28, 28), labels)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(cached, lambda f: np.savez(f, pixels=pixels, labels=expanded_labels))
+    except OSError:
+        pass  # no cache to be had: the set was built, and is built again next time
+    return (_scale(pixels), expanded_labels), validation, test
+
+
+def _expanded(images, labels):
+    """The book's expansion of ``images`` (uint8 ``(n, 28, 28)``): each image then its four shifts, shuffled."""
+    n = len(images)
+    out = np.empty((5, n, 28, 28), dtype=images.dtype)
+    out[0] = images
+    for k, (direction, axis) in enumerate(SHIFTS, start=1):
+        out[k] = np.roll(images, direction, axis=axis + 1)
+        edge = 0 if direction == 1 else 27  # the row or column that rolled round is zero instead
+        if axis == 0:
+            out[k][:, edge, :] = 0
+        else:
+            out[k][:, :, edge] = 0
+    pixels, expanded_labels = out.transpose(1, 0, 2, 3).reshape(5 * n, 28, 28), np.repeat(labels, 5)
+    order = list(range(5 * n))  # image i's five versions at 5i .. 5i + 4, as the book appends them
+    random.Random(EXPANDED_SHUFFLE_SEED).shuffle(order)
+    return pixels[order], expanded_labels[order]
+
+
+def _cache_dir(cache):
+    """Where ``expand`` keeps its set: ``cache``, ``$FASTNET_CACHE``, or the user's cache directory."""
+    if cache is not None:
+        return Path(cache)
+    if os.environ.get("FASTNET_CACHE"):
+        return Path(os.environ["FASTNET_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fastnet"
 
 
 def vectorized_result(j):
@@ -205,7 +267,7 @@ def _load_pickle(path):
         raise DataError(f"{path}: expected a pickled tuple (training, validation, test), got {type(sets).__name__}")
     result = []
     for name, pair in zip(("training", "validation", "test"), sets):
-        if not (isinstance(pair, tuple) and len(pair) == 2):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):  # the book's expanded pickle holds lists
             raise DataError(f"{path}: the {name} set must be a pair (images, labels), got {type(pair).__name__}")
         images, labels = (np.asarray(a) for a in pair)
         if images.ndim != 2 or images.shape[1] != IMAGE_SIZE or labels.shape != (len(images),):

@@ -292,3 +292,57 @@ def test_a_source_tree_without_an_install_reads_its_own_data_folder(monkeypatch)
     monkeypatch.setattr(mnist_loader, "files", not_installed)
     assert mnist_loader.default_data_dir() == Path(mnist_loader.__file__).resolve().parent.parent / "data"
     assert (mnist_loader.default_data_dir() / "SHA256SUMS").is_file()
+
+
+def shifted(image, where):
+    """``image`` moved one pixel ``where``, a zero row or column coming in: written out with slices."""
+    out = np.zeros_like(image)
+    if where == "down":
+        out[1:, :] = image[:-1, :]
+    elif where == "up":
+        out[:-1, :] = image[1:, :]
+    elif where == "right":
+        out[:, 1:] = image[:, :-1]
+    else:
+        out[:, :-1] = image[:, 1:]
+    return out
+
+
+def test_the_expanded_set_is_each_image_and_its_four_shifts_shuffled_the_same_everywhere():
+    rng = np.random.default_rng(0)
+    images = rng.integers(1, 256, (6, 28, 28), dtype=np.uint8)  # no zero pixel: every shift is visible
+    labels = np.arange(6)
+    pixels, expanded = mnist_loader._expanded(images, labels)
+    assert pixels.shape == (30, 28, 28) and sorted(expanded.tolist()) == sorted(list(range(6)) * 5)
+    for i in range(6):
+        mine = pixels[expanded == i]
+        want = [images[i]] + [shifted(images[i], w) for w in ("down", "up", "right", "left")]
+        assert sorted(map(bytes, mine)) == sorted(map(bytes, want))
+    again, again_labels = mnist_loader._expanded(images, labels)
+    assert np.array_equal(again, pixels) and np.array_equal(again_labels, expanded)
+    assert not np.array_equal(expanded, np.repeat(labels, 5))  # shuffled, as the book's script leaves it
+
+
+def test_expand_builds_once_then_reads_its_cache(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    small = (rng.integers(0, 256, (4, 784)).astype(np.float32) / 256, np.arange(4))
+    monkeypatch.setattr(mnist_loader, "load_data", lambda path=None: (small, "validation", "test"))
+    (images, labels), validation, test = mnist_loader.expand(cache=tmp_path)
+    assert images.shape == (20, 784) and images.dtype == np.float32 and (validation, test) == ("validation", "test")
+    assert len(list(tmp_path.glob("mnist_expanded-*.npz"))) == 1
+    monkeypatch.setattr(mnist_loader, "_expanded", lambda *args: pytest.fail("built again"))
+    (cached_images, cached_labels), _, _ = mnist_loader.expand(cache=tmp_path)
+    assert np.array_equal(cached_images, images) and np.array_equal(cached_labels, labels)
+
+
+def test_the_books_expanded_pickle_of_lists_reads(tmp_path):
+    """The book's expand_mnist.py pickles the training set as two lists, not a tuple of arrays."""
+    rng = np.random.default_rng(2)
+    sets = ([list(rng.random((3, 784)).astype(np.float32)), [1, 2, 3]],
+            (rng.random((2, 784)).astype(np.float32), np.array([4, 5])),
+            (rng.random((2, 784)).astype(np.float32), np.array([6, 7])))
+    path = tmp_path / "mnist_expanded.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(sets, f)
+    (x, y), _, _ = mnist_loader.load_data(path)
+    assert x.shape == (3, 784) and y.tolist() == [1, 2, 3]
