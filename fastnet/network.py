@@ -17,7 +17,7 @@ import numpy as np
 
 from ._book import files, validation
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork, print_line
+from ._book.sigmoid_network import SigmoidNetwork, book_sigmoid_prime, print_line
 from .engine import QUADRATIC, count_correct, prepare_outputs, sigmoid, sigmoid_prime
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
@@ -61,9 +61,7 @@ class Network(SigmoidNetwork):
         dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T. The output
         layer's delta is ``cost_derivative(a_L, y) * sigma'(z_L)``.
         """
-        if self._own(("cost_derivative",)):  # the reader's dC/da, where the book's backprop asks
-            return self._gradient(x, y, QUADRATIC, lambda z, a: self.cost_derivative(a, y) * sigmoid_prime(z))
-        return self._gradient(x, y, QUADRATIC)
+        return self._gradient(x, y, lambda z, a, t: self.cost_derivative(a, t) * book_sigmoid_prime(z))
 
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""

@@ -21,7 +21,7 @@ import numpy as np
 from ._book import validation
 from ._book.files import ModelFileError, write_atomically
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork, print_line
+from ._book.sigmoid_network import SigmoidNetwork, book_sigmoid_prime, print_line
 from .engine import CROSS_ENTROPY, QUADRATIC, one_hot_targets, outputs, prepare_outputs, sigmoid, sigmoid_prime, unpack
 from .mnist_loader import vectorized_result
 
@@ -38,8 +38,8 @@ class QuadraticCost:
 
     @staticmethod
     def delta(z, a, y):
-        """The output layer's error delta_L = (a - y) sigma'(z)."""
-        return (a - y) * sigmoid_prime(z)
+        """The output layer's error delta_L = (a - y) sigma'(z), sigma' as the book's code computes it."""
+        return (a - y) * book_sigmoid_prime(z)
 
 
 class CrossEntropyCost:
@@ -147,10 +147,7 @@ class Network(SigmoidNetwork):
         """Return ``(nabla_b, nabla_w)``, the gradient of the cost C_x, shaped like biases and weights; the
         output layer's delta is ``cost.delta(z_L, a_L, y)``."""
         validation.cost(self.cost)
-        rule = _rule(self.cost)
-        if rule is None:  # a reader's own cost: its delta, where the book's backprop asks for it
-            return self._gradient(x, y, QUADRATIC, lambda z, a: self.cost.delta(z, a, y))
-        return self._gradient(x, y, rule)
+        return self._gradient(x, y, lambda z, a, t: self.cost.delta(z, a, t))
 
     def accuracy(self, data, convert=False):
         """How many inputs of ``data`` have their largest output neuron equal to the desired one.

@@ -106,10 +106,10 @@ def backward(weights, scales, A, SP, Y, rule):
 
     ``weights`` are the book's (n_{l+1}, n_l) matrices, each times ``scales[l]``; ``A[l]`` and
     ``SP[l]`` are the (m, n_{l+1}) activations and sigma'(z) of layer l + 1, ``Y`` the (m, n_L)
-    targets (the output delta itself for ``rule`` "given"). Returns ``[delta_1, ...]`` in float64.
+    targets. Returns ``[delta_1, ...]`` in float64.
     """
     a, y = A[-1].astype(np.float64), Y.astype(np.float64)
-    out = [{"quadratic": (a - y) * SP[-1], "cross-entropy": a - y, "given": y}[rule]]
+    out = [{"quadratic": (a - y) * SP[-1], "cross-entropy": a - y}[rule]]
     for l in range(len(weights) - 1, 0, -1):
         out.insert(0, (out[0] @ (scales[l] * weights[l].astype(np.float64))) * SP[l - 1])
     return out

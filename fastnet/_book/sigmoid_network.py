@@ -4,7 +4,7 @@
 ``SigmoidNetwork`` holds the book's attributes (``num_layers``, ``sizes``, ``weights``, ``biases``)
 and fastnet's ``dtype``, and gives every chapter the book's draws, ``feedforward``, one SGD
 (``_sgd``), one gradient-descent step on a mini-batch (``_step``), one count of correct answers
-(``_correct``), the compiled backprop of one example (``_gradient``) and the checks of data sets.
+(``_correct``), the book's backprop of one example (``_gradient``) and the checks of data sets.
 
 A chapter's ``Network`` says what is its own:
 
@@ -20,11 +20,21 @@ from typing import Protocol
 
 import numpy as np
 
-from ..engine import (GIVEN, Step, backprop_rows, compile_notice, count_correct, labels_of, layer, one_step, outputs, pack,
-                      sigmoid, sparse_rows, unpack)
+from ..engine import Step, compile_notice, count_correct, labels_of, one_hot_targets, one_step, outputs, pack, sparse_rows, unpack
 from . import validation
 from .overrides import overridden, warn_override
 from .runs import BookData, BookRun, CompiledRun
+
+
+def book_sigmoid(z):
+    """The book's sigmoid, as its code writes it: 1.0 / (1.0 + np.exp(-z)) (exp's overflow to inf gives 0, quietly)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def book_sigmoid_prime(z):
+    """The book's sigma'(z), as its code writes it: sigmoid(z) * (1 - sigmoid(z))."""
+    return book_sigmoid(z) * (1 - book_sigmoid(z))
 
 
 def print_line(line):
@@ -192,27 +202,34 @@ class SigmoidNetwork:
                 return None
         return self._data(where, name, data)
 
-    def _gradient(self, x, y, rule, output_delta=None):
-        """Backprop of the one example ``(x, y)``: ``(nabla_b, nabla_w)`` shaped like biases and weights,
-        dC/db_l = delta_{l+1} and dC/dW_l = delta_{l+1} a_l^T.
+    def _gradient(self, x, y, output_delta):
+        """The book's backprop of the one example ``(x, y)``: ``(nabla_b, nabla_w)`` shaped like biases and
+        weights, dC/db_l = delta_{l+1} and dC/dW_l = delta_{l+1} a_l^T, the output layer's delta
+        ``output_delta(z_L, a_L, t)`` (columns, as the book's backprop holds them; ``t`` the desired output
+        as a one-hot column).
 
-        The output layer's delta comes from ``rule`` in the compiled pass, or, with ``output_delta``,
-        from ``output_delta(z_L, a_L)`` (columns, as the book's backprop holds them): a reader's own
-        cost, computed where the book computes it.
+        ``backprop`` is what the book's ``update_mini_batch`` calls, so it runs when a reader replaced a
+        training method, and there it computes what the book's code computes, operation for operation
+        in NumPy, with the book's sigmoid 1 / (1 + exp(-z)) and sigma' = sigma (1 - sigma): in float64 the
+        same bits, whatever the reader's methods do with them.
         """
         validation.parameters(self)
         X, T, _ = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
-        params, L = self._params(), self.num_layers - 1
-        if output_delta is not None:
-            act, _ = backprop_rows(params, X, T, rule)
-            a_before = X[0] if L == 1 else layer(params, act, 0, L - 2)
-            z = np.dot(self.weights[-1], a_before.reshape(-1, 1).astype(self.dtype)) + self.biases[-1]
-            a = sigmoid(z)  # from this z, as the book's a_L and sigma'(z_L) are: a reader's a (1 - a) cancels theirs
-            T, rule = validation.output_delta(output_delta(z, a), self.sizes[-1]), GIVEN
-        act, delta = backprop_rows(params, X, T, rule)
-        inputs = [X[0].astype(self.dtype)] + [layer(params, act, 0, l) for l in range(L - 1)]
-        deltas = [layer(params, delta, 0, l) for l in range(L)]
-        return [d.reshape(-1, 1).copy() for d in deltas], [np.outer(d, a) for d, a in zip(deltas, inputs)]
+        target = one_hot_targets(T, self.sizes[-1], np.float64)[0].reshape(-1, 1)
+        activation = X[0].reshape(-1, 1).astype(self.dtype)
+        activations, zs = [activation], []
+        for b, w in zip(self.biases, self.weights):  # forward, keeping every z and a
+            zs.append(np.dot(w, activation) + b)
+            activation = book_sigmoid(zs[-1])
+            activations.append(activation)
+        delta = validation.output_delta(output_delta(zs[-1], activations[-1], target), self.sizes[-1])
+        delta = delta.reshape(-1, 1).astype(self.dtype)
+        nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+        nabla_b[-1], nabla_w[-1] = delta, np.dot(delta, activations[-2].transpose())
+        for l in range(2, self.num_layers):  # backward: delta_l = (W_{l+1}^T delta_{l+1}) sigma'(z_l)
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * book_sigmoid_prime(zs[-l])
+            nabla_b[-l], nabla_w[-l] = delta, np.dot(delta, activations[-l - 1].transpose())
+        return nabla_b, nabla_w
 
     def _summed_gradients(self, mini_batch):
         """The book's sum over a mini-batch of ``self.backprop(x, y)``, from zeros, example by example."""

@@ -13,17 +13,17 @@ modules underneath are the engine's own:
 """
 
 from .activation import sigmoid, sigmoid_prime
-from .driver import Training, backprop_rows, count_correct, one_step, outputs, prepare_outputs, warm_up
+from .driver import Training, count_correct, one_step, outputs, prepare_outputs, warm_up
 from .inputs import DataSet, data_set, labels_of, one_hot_targets, sparse_rows
 from .jit import COMPILE_NOTICE, compile_notice
-from .kernels import CROSS_ENTROPY, GIVEN, QUADRATIC, Step
-from .layout import Params, layer, pack, unpack
+from .kernels import CROSS_ENTROPY, QUADRATIC, Step
+from .layout import Params, pack, unpack
 
 __all__ = [
     "sigmoid", "sigmoid_prime",
-    "Training", "backprop_rows", "count_correct", "one_step", "outputs", "prepare_outputs", "warm_up",
+    "Training", "count_correct", "one_step", "outputs", "prepare_outputs", "warm_up",
     "DataSet", "data_set", "labels_of", "one_hot_targets", "sparse_rows",
     "COMPILE_NOTICE", "compile_notice",
-    "CROSS_ENTROPY", "GIVEN", "QUADRATIC", "Step",
-    "Params", "layer", "pack", "unpack",
+    "CROSS_ENTROPY", "QUADRATIC", "Step",
+    "Params", "pack", "unpack",
 ]

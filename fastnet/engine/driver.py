@@ -166,16 +166,6 @@ def one_step(params, X, T, step):
     kernels.train_steps(checked(params), inputs, targets, np.arange(m), 0, 1, m, checked(step), make_work(params, m, 1), 0, 1)
 
 
-def backprop_rows(params, X, T, rule):
-    """Activations and deltas ``(rows, b.size)`` of every row of ``X`` (targets ``T``, or dC/da when
-    ``rule`` is ``GIVEN``) through ``params``."""
-    inputs = sparse_rows(X, params.wt.dtype)
-    targets = one_hot_targets(T, int(params.sizes[-1]), params.wt.dtype)
-    work = make_work(params, len(targets), 1, sets=1)
-    kernels.backprop(params, inputs, targets, rule, np.arange(len(targets)), work)
-    return work.act[0].reshape(len(targets), -1), work.delta.reshape(len(targets), -1)
-
-
 @contextmanager
 def interrupts_held_back():
     """Run the block to its end before a Ctrl-C that arrives meanwhile takes effect (main thread only)."""

@@ -58,7 +58,6 @@ from .threads import barrier
 # How the output layer's delta comes from the target row y of an example:
 QUADRATIC = 0  # delta_L = (a_L - y) sigma'(z_L), the quadratic cost (chapter 1)
 CROSS_ENTROPY = 1  # delta_L = a_L - y, the cross-entropy cost (chapter 3)
-GIVEN = 2  # delta_L = y: y holds the delta, computed by a reader's own cost (``_book.sigmoid_network``)
 
 FOLD_BELOW, FOLD_ABOVE = 0.5, 2.0  # a weight matrix's scale is folded back into it outside this range
 # Activations, sigma'(z) and deltas that would be subnormal (below the dtype's smallest normal number)
@@ -310,12 +309,7 @@ def _backward(net, share, Y, rule, rows, act, sp, delta):
         out = e * stride + net.b_off[L - 1]
         for j in range(net.sizes[L]):
             a, y, s = act[out + j], Y[rows[e], j], sp[out + j]
-            if rule == QUADRATIC:
-                d = (a - y) * s
-            elif rule == CROSS_ENTROPY:
-                d = a - y
-            else:
-                d = y
+            d = (a - y) * s if rule == QUADRATIC else a - y
             delta[out + j] = d if abs(d) >= tiny else 0
         for j in range(net.sizes[L], net.widths[L]):
             delta[out + j] = 0
@@ -447,17 +441,3 @@ def feed_forward(net, data, order, out, work, part, parts):
         for e in range(len(rows)):
             for i in range(out.shape[1]):
                 out[first + e, i] = act[e * stride + start + i]
-
-
-@kernel
-def backprop(net, data, Y, rule, order, work):
-    """Backprop the inputs ``order`` through the same parameters: row e of ``work.act[0]`` and of
-    ``work.delta`` <- the activations and deltas (the output layer's by ``rule``) of input order[e].
-
-    The per-example gradient is dC/db_l = delta_{l+1}, dC/dW_l = delta_{l+1} a_l^T.
-    """
-    act, sp = work.act[0], work.sp[0]
-    share = Share(work.terms[0], work.starts[0], net.scale, work.all_rows)
-    for l in range(len(net.sizes) - 1):
-        _forward_layer(net, share, data, order, act, sp, l, np.int64(0), net.widths[l + 1])
-    _backward(net, share, Y, rule, order, act, sp, work.delta)

@@ -104,9 +104,3 @@ def unpack(params):
         weights.append(np.ascontiguousarray(wt_l) if scale == 1 else (wt_l * wt_l.dtype.type(scale)).copy(order="C"))
         biases.append(params.b[b_off[l] : b_off[l] + sizes[l + 1]].reshape(-1, 1).copy())
     return weights, biases
-
-
-def layer(packed, buffer, row, l):
-    """Layer ``l``'s real values (``sizes[l+1]`` of them) in a row of an activation or delta buffer."""
-    start = packed.b_off[l]
-    return buffer[row, start : start + packed.sizes[l + 1]]
