@@ -115,6 +115,7 @@ def load_data_wrapper(path=None):
 
 EXPANDED_SHUFFLE_SEED = 0  # the book's expand_mnist.py shuffles unseeded; fastnet's set is the same everywhere
 SHIFTS = [(1, 0), (-1, 0), (1, 1), (-1, 1)]  # (direction, axis) of the book's four shifts: down, up, right, left
+EXPANDED_FORMAT = f"expanded 1: shifts {SHIFTS}, shuffle seed {EXPANDED_SHUFFLE_SEED}"  # in the cache's key
 
 
 def expand(path=None, cache=None):
@@ -130,20 +131,46 @@ def expand(path=None, cache=None):
     """
     training, validation, test = load_data(path)
     images, labels = training
-    key = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
-    cached = _cache_dir(cache) / f"mnist_expanded-{key}.npz"
+    pixels = images * np.float32(256)
+    if not (np.all(pixels == np.round(pixels)) and np.all((0 <= pixels) & (pixels <= 255))):
+        raise DataError("expand: the training images must hold pixels k/256 for bytes k (as MNIST's files and the "
+                        "book's mnist.pkl.gz do); these do not")
+    pixels = pixels.astype(np.uint8).reshape(-1, 28, 28)
+    digest = hashlib.sha256(EXPANDED_FORMAT.encode())
+    digest.update(memoryview(pixels))
+    digest.update(memoryview(np.ascontiguousarray(labels, dtype=np.int64)))
+    expanded = _read_expanded(cache, f"mnist_expanded-{digest.hexdigest()[:16]}.npz", 5 * len(labels))
+    if expanded is None:
+        expanded = _expanded(pixels, labels)
+        _write_expanded(cache, f"mnist_expanded-{digest.hexdigest()[:16]}.npz", *expanded)
+    return (_scale(expanded[0]), expanded[1]), validation, test
+
+
+def _read_expanded(cache, name, n):
+    """The cached ``(pixels, labels)`` of ``n`` images, or None when there are none or they are not whole."""
     try:
-        with np.load(cached) as f:
-            return (_scale(f["pixels"]), f["labels"].astype(np.int64)), validation, test
-    except (OSError, KeyError, ValueError, zlib.error):
-        pass  # not built yet (or unreadable): build it
-    pixels, expanded_labels = _expanded(np.round(images * 256).astype(np.uint8).reshape(-1, 28, 28), labels)
+        with np.load(_cache_dir(cache) / name) as f:
+            pixels, labels = f["pixels"], f["labels"].astype(np.int64)
+    except Exception:  # noqa: BLE001 (missing, unreadable, truncated or foreign: built again)
+        return None
+    whole = pixels.dtype == np.uint8 and pixels.shape == (n, 28, 28) and labels.shape == (n,)
+    return (pixels, labels) if whole and np.all((0 <= labels) & (labels < NUM_CLASSES)) else None
+
+
+def _write_expanded(cache, name, pixels, labels):
+    """Keep the expanded set for later calls, readable by other users of a shared cache; quietly nothing where
+    no cache can be written."""
+
+    def write(f):
+        np.savez(f, pixels=pixels, labels=labels)
+        os.fchmod(f.fileno(), 0o644)
+
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(cached, lambda f: np.savez(f, pixels=pixels, labels=expanded_labels))
-    except OSError:
-        pass  # no cache to be had: the set was built, and is built again next time
-    return (_scale(pixels), expanded_labels), validation, test
+        directory = _cache_dir(cache)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomically(directory / name, write)
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+        pass
 
 
 def _expanded(images, labels):

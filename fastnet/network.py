@@ -17,8 +17,9 @@ import numpy as np
 
 from ._book import files, validation
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork, book_sigmoid_prime, print_line
-from .engine import QUADRATIC, count_correct, prepare_outputs, sigmoid, sigmoid_prime
+from ._book.sigmoid import book_sigmoid_prime, sigmoid, sigmoid_prime
+from ._book.sigmoid_network import SigmoidNetwork, print_line
+from .engine import QUADRATIC, count_correct, prepare_outputs
 
 __all__ = ["Network", "load", "sigmoid", "sigmoid_prime"]
 
@@ -61,7 +62,7 @@ class Network(SigmoidNetwork):
         dC/db_l is the layer's delta and dC/dw_l the outer product delta a_{l-1}^T. The output
         layer's delta is ``cost_derivative(a_L, y) * sigma'(z_L)``.
         """
-        return self._gradient(x, y, lambda z, a, t: self.cost_derivative(a, t) * book_sigmoid_prime(z))
+        return self._gradient(x, y)
 
     def evaluate(self, test_data):
         """Return how many test inputs have their largest output neuron equal to the label."""
@@ -78,6 +79,9 @@ class Network(SigmoidNetwork):
 
     def _output_rule(self):
         return QUADRATIC
+
+    def _output_delta(self, z, a, t):
+        return self.cost_derivative(a, t) * book_sigmoid_prime(z)
 
     def _call_update_mini_batch(self, mini_batch, eta, lmbda, n):
         self.update_mini_batch(mini_batch, eta)

@@ -21,8 +21,9 @@ import numpy as np
 from ._book import validation
 from ._book.files import ModelFileError, write_atomically
 from ._book.overrides import warn_override
-from ._book.sigmoid_network import SigmoidNetwork, book_sigmoid_prime, print_line
-from .engine import CROSS_ENTROPY, QUADRATIC, one_hot_targets, outputs, prepare_outputs, sigmoid, sigmoid_prime, unpack
+from ._book.sigmoid import book_sigmoid_prime, sigmoid, sigmoid_prime
+from ._book.sigmoid_network import SigmoidNetwork, print_line
+from .engine import CROSS_ENTROPY, QUADRATIC, outputs, prepare_outputs, unpack
 from .mnist_loader import vectorized_result
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]
@@ -147,7 +148,7 @@ class Network(SigmoidNetwork):
         """Return ``(nabla_b, nabla_w)``, the gradient of the cost C_x, shaped like biases and weights; the
         output layer's delta is ``cost.delta(z_L, a_L, y)``."""
         validation.cost(self.cost)
-        return self._gradient(x, y, lambda z, a, t: self.cost.delta(z, a, t))
+        return self._gradient(x, y)
 
     def accuracy(self, data, convert=False):
         """How many inputs of ``data`` have their largest output neuron equal to the desired one.
@@ -193,6 +194,9 @@ class Network(SigmoidNetwork):
 
     def _output_rule(self):
         return _rule(self.cost)
+
+    def _output_delta(self, z, a, t):
+        return self.cost.delta(z, a, t)
 
     def _call_update_mini_batch(self, mini_batch, eta, lmbda, n):
         self.update_mini_batch(mini_batch, eta, lmbda, n)

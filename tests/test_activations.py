@@ -70,3 +70,15 @@ def test_the_derivative_rule_is_the_same_in_python_and_compiled():
         assert derivative(z, *pair(z)) == compiled(z)
     assert derivative(np.float64(40.0), *pair(np.float64(40.0))) == 0.0
     assert derivative(np.float32(40.0), *pair(np.float32(40.0))) > 0.0
+
+
+def test_in_float64_the_public_sigmoid_is_the_books_expression_bit_for_bit():
+    """A reader's exercise built on ``network.sigmoid`` computes the book's bits; float32 keeps fastnet's rule."""
+    z = np.random.default_rng(5).normal(scale=12, size=2000)
+    with np.errstate(over="ignore"):
+        book = 1.0 / (1.0 + np.exp(-z))
+    np.testing.assert_array_equal(fastnet.sigmoid(z), book)
+    np.testing.assert_array_equal(fastnet.sigmoid_prime(z), book * (1 - book))
+    z32 = z.astype(np.float32)
+    assert fastnet.sigmoid_prime(z32).dtype == np.float32
+    np.testing.assert_array_equal(fastnet.sigmoid_prime(z32), naive_sigmoid_prime(z32).astype(np.float32))

@@ -346,3 +346,27 @@ def test_the_books_expanded_pickle_of_lists_reads(tmp_path):
         pickle.dump(sets, f)
     (x, y), _, _ = mnist_loader.load_data(path)
     assert x.shape == (3, 784) and y.tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "foreign"])
+def test_a_damaged_cache_is_built_again(tmp_path, monkeypatch, damage):
+    rng = np.random.default_rng(3)
+    small = (rng.integers(0, 256, (4, 784)).astype(np.float32) / 256, np.arange(4))
+    monkeypatch.setattr(mnist_loader, "load_data", lambda path=None: (small, None, None))
+    (images, labels), _, _ = mnist_loader.expand(cache=tmp_path)
+    (cached,) = tmp_path.glob("mnist_expanded-*.npz")
+    assert oct(cached.stat().st_mode & 0o777) == "0o644"  # a shared cache serves every user
+    if damage == "truncated":
+        cached.write_bytes(cached.read_bytes()[: cached.stat().st_size // 2])
+    elif damage == "empty":
+        cached.write_bytes(b"")
+    else:
+        np.savez(cached, pixels=np.zeros((3, 28, 28), np.uint8), labels=np.zeros(3, np.int64))
+    (again, again_labels), _, _ = mnist_loader.expand(cache=tmp_path)
+    assert np.array_equal(again, images) and np.array_equal(again_labels, labels)
+
+
+def test_images_not_in_the_books_scale_are_refused_by_expand(monkeypatch):
+    monkeypatch.setattr(mnist_loader, "load_data", lambda path=None: ((np.ones((2, 784), np.float32), np.arange(2)), 0, 0))
+    with pytest.raises(mnist_loader.DataError, match=r"^expand: the training images must hold pixels k/256"):
+        mnist_loader.expand()

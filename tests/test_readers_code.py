@@ -403,3 +403,21 @@ def test_backprop_is_the_books_bit_for_bit(sizes):
     for x, y in random_examples(rng, sizes, 5):
         got, want = net.backprop(x, y), book.backprop(x, y)
         assert same_arrays(got[0] + got[1], want[0] + want[1])
+
+
+def test_a_float32_network_stays_float32_under_a_readers_book_style_update(data):
+    """A reader's update written for the book's float64 arrays makes float64 weights; the network's dtype holds."""
+
+    class MatrixStyle(fastnet.Network):
+        def update_mini_batch(self, mini_batch, eta):
+            nabla_b, nabla_w = self._summed_gradients(mini_batch)  # float64 sums, as the book's code makes them
+            self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+            self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    training, test = data
+    seed_both(0)
+    net = MatrixStyle(SIZES, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastnet.OverrideWarning)
+        net.SGD(list(training), 2, 5, 3.0, log=lambda line: None)
+    assert all(a.dtype == np.float32 for a in net.weights + net.biases)

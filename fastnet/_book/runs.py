@@ -102,10 +102,19 @@ class BookRun:
             random.shuffle(items)
             for k in range(0, len(items), self.mini_batch_size):
                 self.update(items[k : k + self.mini_batch_size])
+                self._keep_dtype()
         except BaseException:
             net.weights, net.biases, items[:] = weights, biases, order
             random.setstate(state)
             raise
+
+    def _keep_dtype(self):
+        """A float32 network stays float32: a reader's update written for the book's float64 arrays (w - c * nw
+        with nw in float64) gives float64 arrays, rounded back here."""
+        net = self.net
+        if any(a.dtype != net.dtype for a in net.weights + net.biases):
+            net.weights = [np.asarray(w, dtype=net.dtype) for w in net.weights]
+            net.biases = [np.asarray(b, dtype=net.dtype) for b in net.biases]
 
     def params(self):
         return pack(self.net.weights, self.net.biases, self.net.dtype)

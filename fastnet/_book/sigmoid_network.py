@@ -24,17 +24,7 @@ from ..engine import Step, compile_notice, count_correct, labels_of, one_hot_tar
 from . import validation
 from .overrides import overridden, warn_override
 from .runs import BookData, BookRun, CompiledRun
-
-
-def book_sigmoid(z):
-    """The book's sigmoid, as its code writes it: 1.0 / (1.0 + np.exp(-z)) (exp's overflow to inf gives 0, quietly)."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def book_sigmoid_prime(z):
-    """The book's sigma'(z), as its code writes it: sigmoid(z) * (1 - sigmoid(z))."""
-    return book_sigmoid(z) * (1 - book_sigmoid(z))
+from .sigmoid import book_sigmoid, book_sigmoid_prime
 
 
 def print_line(line):
@@ -180,6 +170,10 @@ class SigmoidNetwork:
         """The compiled engine's rule for the output layer's delta (``engine.QUADRATIC`` ...): the chapter's cost."""
         raise NotImplementedError
 
+    def _output_delta(self, z, a, t):
+        """The output layer's delta in the book's backprop, from z_L, a_L and the target ``t`` (columns)."""
+        raise NotImplementedError
+
     def _call_update_mini_batch(self, mini_batch, eta, lmbda, n):
         """Call ``update_mini_batch`` on ``mini_batch`` with the chapter's arguments, as the book's SGD does."""
         raise NotImplementedError
@@ -202,41 +196,51 @@ class SigmoidNetwork:
                 return None
         return self._data(where, name, data)
 
-    def _gradient(self, x, y, output_delta):
-        """The book's backprop of the one example ``(x, y)``: ``(nabla_b, nabla_w)`` shaped like biases and
-        weights, dC/db_l = delta_{l+1} and dC/dW_l = delta_{l+1} a_l^T, the output layer's delta
-        ``output_delta(z_L, a_L, t)`` (columns, as the book's backprop holds them; ``t`` the desired output
-        as a one-hot column).
-
-        ``backprop`` is what the book's ``update_mini_batch`` calls, so it runs when a reader replaced a
-        training method, and there it computes what the book's code computes, operation for operation
-        in NumPy, with the book's sigmoid 1 / (1 + exp(-z)) and sigma' = sigma (1 - sigma): in float64 the
-        same bits, whatever the reader's methods do with them.
-        """
+    def _gradient(self, x, y):
+        """``backprop(x, y)``, checked: the book's backprop of the one example ``(x, y)`` (``_book_backprop``);
+        the desired output ``y`` (a one-hot column or a label) reaches the cost as a one-hot float64 column."""
         validation.parameters(self)
         X, T, _ = validation.examples("backprop", None, [(x, y)], self.sizes[0], self.sizes[-1])
-        target = one_hot_targets(T, self.sizes[-1], np.float64)[0].reshape(-1, 1)
-        activation = X[0].reshape(-1, 1).astype(self.dtype)
+        return self._book_backprop(X[0], one_hot_targets(T, self.sizes[-1], np.float64)[0])
+
+    def _book_backprop(self, x, t):
+        """The book's backprop of one example (input row ``x``, one-hot target row ``t``): ``(nabla_b, nabla_w)``
+        shaped like biases and weights, dC/db_l = delta_{l+1} and dC/dW_l = delta_{l+1} a_l^T, the output
+        layer's delta ``self._output_delta(z_L, a_L, t)`` (columns, as the book's backprop holds them).
+
+        ``backprop`` is what the book's ``update_mini_batch`` calls, so this runs when a reader replaced a
+        training method, and it computes what the book's code computes, operation for operation in NumPy,
+        with the book's sigmoid 1 / (1 + exp(-z)) and sigma' = sigma (1 - sigma): in float64 the same bits,
+        whatever the reader's methods then do with them.
+        """
+        activation = x.reshape(-1, 1).astype(self.dtype)
         activations, zs = [activation], []
-        for b, w in zip(self.biases, self.weights):  # forward, keeping every z and a
-            zs.append(np.dot(w, activation) + b)
-            activation = book_sigmoid(zs[-1])
-            activations.append(activation)
-        delta = validation.output_delta(output_delta(zs[-1], activations[-1], target), self.sizes[-1])
-        delta = delta.reshape(-1, 1).astype(self.dtype)
-        nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
-        nabla_b[-1], nabla_w[-1] = delta, np.dot(delta, activations[-2].transpose())
-        for l in range(2, self.num_layers):  # backward: delta_l = (W_{l+1}^T delta_{l+1}) sigma'(z_l)
-            delta = np.dot(self.weights[-l + 1].transpose(), delta) * book_sigmoid_prime(zs[-l])
-            nabla_b[-l], nabla_w[-l] = delta, np.dot(delta, activations[-l - 1].transpose())
+        with np.errstate(over="ignore"):  # exp(-z) overflows to inf below z = -709: the sigmoid is 0, quietly
+            for b, w in zip(self.biases, self.weights):  # forward, keeping every z and a
+                zs.append(np.dot(w, activation) + b)
+                activation = book_sigmoid(zs[-1])
+                activations.append(activation)
+            delta = validation.output_delta(self._output_delta(zs[-1], activations[-1], t.reshape(-1, 1)), self.sizes[-1])
+            delta = delta.reshape(-1, 1).astype(zs[-1].dtype)
+            nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+            nabla_b[-1], nabla_w[-1] = delta, np.dot(delta, activations[-2].transpose())
+            for l in range(2, self.num_layers):  # backward: delta_l = (W_{l+1}^T delta_{l+1}) sigma'(z_l)
+                delta = np.dot(self.weights[-l + 1].transpose(), delta) * book_sigmoid_prime(zs[-l])
+                nabla_b[-l], nabla_w[-l] = delta, np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
 
     def _summed_gradients(self, mini_batch):
-        """The book's sum over a mini-batch of ``self.backprop(x, y)``, from zeros, example by example."""
+        """The book's sum over a mini-batch of ``self.backprop(x, y)``, from zeros, example by example (fastnet's
+        own ``backprop`` on the mini-batch checked once, rather than example by example)."""
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, y in mini_batch:
-            delta_nabla_b, delta_nabla_w = self.backprop(x, y)
+        if self._own(("backprop",)):
+            gradients = (self.backprop(x, y) for x, y in mini_batch)
+        else:
+            batch = self._data("update_mini_batch", "mini_batch", mini_batch)
+            targets = one_hot_targets(batch.T, self.sizes[-1], np.float64)
+            gradients = (self._book_backprop(x, t) for x, t in zip(batch.X, targets))
+        for delta_nabla_b, delta_nabla_w in gradients:
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
         return nabla_b, nabla_w
