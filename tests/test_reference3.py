@@ -131,3 +131,11 @@ def test_sgd_prints_the_books_lines_and_scores_whole_mini_batches():
     assert iteration in (3, 7, 11)  # 23 // 5 = 4 mini-batches an epoch, the remainder never trained on
     assert net.accuracy(data[1]) == np.mean([np.mean(net.predictions(data[1][0][j * 5:(j + 1) * 5]) == data[1][1][j * 5:(j + 1) * 5])
                                              for j in range(2)])
+
+
+@pytest.mark.parametrize("dtype, low, high", [(np.float32, -88.0, 15.0), (np.float64, -709.0, 19.0)])
+def test_the_sigmoid_is_theanos_exactly_0_and_1_beyond_its_limits(dtype, low, high):
+    z = np.array([low - 1, low + 1, 0.0, high - 0.5, high + 0.5], dtype=dtype)
+    s, sp = r3.sigmoid.f(z), r3.sigmoid.prime(z)
+    assert s.dtype == dtype and s[0] == 0 and s[-1] == 1 and s[2] == 0.5 and 0 < s[1] and s[3] < 1
+    assert sp[-1] == 0 and sp[0] == 0 and sp[2] == 0.25 and sp[3] > 0

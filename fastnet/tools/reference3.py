@@ -11,8 +11,9 @@ step, forward and backward, with nothing tuned:
   multiplies the layer's input by a 0/1 mask and evaluation scales W's product by (1 - p).
 - ``SoftmaxLayer``: softmax(a W + b), the cost the mean over the mini-batch of -ln of the output at
   the label.
-- the activations and their derivatives as Theano differentiates them (``ReLU``'s is 1 at z = 0:
-  the gradient of ``maximum(0, z)`` goes to both arguments where they are equal).
+- the activations and their derivatives as Theano computes and differentiates them (its sigmoid is
+  exactly 0 and 1 beyond fixed limits, so its derivative is 0 there; ``ReLU``'s derivative is 1 at
+  z = 0: the gradient of ``maximum(0, z)`` goes to both arguments where they are equal).
 - ``ReferenceNetwork3.SGD``: the book's loop, without shuffling, with the L2 term
   0.5 lmbda sum(w^2) / num_training_batches and p -= eta dC/dp for every parameter, printing the
   book's lines.
@@ -33,13 +34,21 @@ class Activation:
         self.name, self.f, self.prime = name, f, prime
 
 
+THEANO_SIGMOID_LIMITS = {np.dtype(np.float32): (-88.0, 15.0), np.dtype(np.float64): (-709.0, 19.0)}
+
+
 def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+    """Theano's sigmoid as its C code computes it: 0 below the dtype's lower limit, 1 above its upper limit
+    (float32: -88 and 15; float64: -709 and 19), 1 / (1 + exp(-z)) between, in z's dtype."""
+    low, high = THEANO_SIGMOID_LIMITS[z.dtype]
+    with np.errstate(over="ignore"):
+        s = 1 / (1 + np.exp(-z))
+    return np.where(z < low, 0, np.where(z > high, 1, s)).astype(z.dtype)
 
 
 linear = Activation("linear", lambda z: z, lambda z: np.ones_like(z))
 ReLU = Activation("ReLU", lambda z: np.maximum(0.0, z), lambda z: (z >= 0).astype(z.dtype))
-sigmoid = Activation("sigmoid", _sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z)))
+sigmoid = Activation("sigmoid", _sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z)))  # Theano's gradient: y (1 - y)
 tanh = Activation("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2)
 
 
@@ -94,7 +103,7 @@ class ConvPoolLayer:
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2), activation_fn=sigmoid, dtype=np.float32):
         self.filter_shape, self.image_shape, self.poolsize, self.activation_fn = filter_shape, image_shape, poolsize, activation_fn
-        n_out = filter_shape[0] * np.prod(filter_shape[2:]) / np.prod(poolsize)
+        n_out = filter_shape[0] * np.prod(filter_shape[2:]) // np.prod(poolsize)  # the book's Python 2 division
         self.w = np.asarray(np.random.normal(loc=0, scale=np.sqrt(1.0 / n_out), size=filter_shape), dtype=dtype)
         self.b = np.asarray(np.random.normal(loc=0, scale=1.0, size=(filter_shape[0],)), dtype=dtype)
         self.p_dropout = 0.0
@@ -213,12 +222,13 @@ class ReferenceNetwork3:
             a = layer.evaluate(a)
         return np.argmax(a, axis=1)
 
-    def accuracy(self, data):
-        """The mean over whole mini-batches of each mini-batch's accuracy, as the book scores."""
+    def accuracy(self, data, mini_batch_size=None):
+        """The mean over whole mini-batches of each mini-batch's accuracy, as the book scores: ``len // mini_batch_size``
+        of them (the network's own size when not given), each ``self.mini_batch_size`` examples."""
         x, y = data
-        m = self.mini_batch_size
+        m, count = self.mini_batch_size, len(y) // (mini_batch_size or self.mini_batch_size)
         return float(np.mean([np.mean(self.predictions(x[j * m : (j + 1) * m]) == y[j * m : (j + 1) * m])
-                              for j in range(len(y) // m)]))
+                              for j in range(count)]))
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, validation_data, test_data, lmbda=0.0, masks=None):
         """The book's loop: mini-batch i is examples [i m, (i + 1) m), no shuffling; the validation accuracy
@@ -233,16 +243,16 @@ class ReferenceNetwork3:
                 iteration = num_training_batches * epoch + i
                 if iteration % 1000 == 0:
                     print(f"Training mini-batch number {iteration}")
-                batch = slice(i * mini_batch_size, (i + 1) * mini_batch_size)
+                batch = slice(i * self.mini_batch_size, (i + 1) * self.mini_batch_size)  # as the book slices
                 self.step(x[batch], y[batch], eta, lmbda, num_training_batches, masks(iteration) if masks else None)
                 if (iteration + 1) % num_training_batches == 0:
-                    validation_accuracy = self.accuracy(validation_data)
+                    validation_accuracy = self.accuracy(validation_data, mini_batch_size)
                     print(f"Epoch {epoch}: validation accuracy {validation_accuracy:.2%}")
                     if validation_accuracy >= best:
                         print("This is the best validation accuracy to date.")
                         best, best_iteration = validation_accuracy, iteration
                         if test_data:
-                            test_accuracy = self.accuracy(test_data)
+                            test_accuracy = self.accuracy(test_data, mini_batch_size)
                             print(f"The corresponding test accuracy is {test_accuracy:.2%}")
         print("Finished training network.")
         print(f"Best validation accuracy of {best:.2%} obtained at iteration {best_iteration}")
