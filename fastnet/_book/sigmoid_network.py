@@ -11,7 +11,8 @@ A chapter's ``Network`` says what is its own:
 - ``TRAINING_METHODS``: the methods the book's ``SGD`` calls to learn; a reader who replaced one of
   them gets the book's per-mini-batch loop (``_own_training``), and ``_call_update_mini_batch`` calls
   the reader's ``update_mini_batch`` with the chapter's arguments;
-- ``_output_rule``: the compiled engine's rule for the output layer's delta (the cost);
+- ``_output_rule`` and ``_output_delta``: the output layer's delta (the cost), as the compiled engine's
+  rule and as the book's backprop computes it;
 - its ``EpochReport``: its own arguments and data, what ``SGD`` prints and keeps after each epoch,
   and what it returns.
 """
