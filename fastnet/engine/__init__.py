@@ -9,10 +9,15 @@ modules underneath are the engine's own:
   parameters in the kernels' buffers), ``inputs`` (data in the kernels' formats), ``shuffle`` (the
   book's ``random.shuffle``, compiled);
 - the training driver: ``driver`` (an SGD run's epochs on the kernels, the thread choice, batched
-  forward passes).
+  forward passes);
+- chapter 6's networks: ``convnet`` (convolution, pooling, dense and softmax layers, the SGD step)
+  and its driver ``convnet_driver``.
 """
 
 from .activation import sigmoid, sigmoid_prime
+from .convnet import CONV, DENSE, LINEAR, RELU, SIGMOID, SIGMOID_LIMITS, SOFTMAX, TANH
+from .convnet_driver import (ConvNetLayer, convnet_dropout_masks, convnet_predictions, convnet_work, pack_convnet,
+                             prepare_convnet, train_convnet_epoch, unpack_convnet)
 from .driver import Training, count_correct, one_step, outputs, prepare_outputs, warm_up
 from .inputs import DataSet, data_set, labels_of, one_hot_targets, sparse_rows
 from .jit import COMPILE_NOTICE, compile_notice
@@ -26,4 +31,7 @@ __all__ = [
     "COMPILE_NOTICE", "compile_notice",
     "CROSS_ENTROPY", "QUADRATIC", "Step",
     "Params", "pack", "unpack",
+    "CONV", "DENSE", "SOFTMAX", "LINEAR", "RELU", "SIGMOID", "TANH", "SIGMOID_LIMITS",
+    "ConvNetLayer", "convnet_dropout_masks", "convnet_predictions", "convnet_work", "pack_convnet", "prepare_convnet",
+    "train_convnet_epoch", "unpack_convnet",
 ]
