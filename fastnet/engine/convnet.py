@@ -30,6 +30,8 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
+from .simd import LANES, fma, load, splat, store
+from .simd import total as sum_block
 
 CONV, DENSE, SOFTMAX = 0, 1, 2  # layer kinds
 LINEAR, RELU, SIGMOID, TANH = 0, 1, 2, 3  # activations
@@ -112,38 +114,55 @@ def _limits(x):
 
 
 @kernel(inner=True)
-def _conv_forward(net, l, a, e, y):
-    """y (example e's convolution of layer l) = conv2d(a_l, W_l), the filter flipped, by rows of the output."""
-    C, H, W, F, fh, fw = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2], net.dims[l, 3], net.dims[l, 4], net.dims[l, 5]
+def _conv_shape(net, l):
+    """Layer l's C, H, W, F, fh, fw, ph, pw, its output's rows and columns (oh, ow), its pooled maps' (qh, qw),
+    the distance between filters in a wide output (``_conv_forward``) and the length of one tap's run."""
+    C, H, W, F, fh, fw, ph, pw = (net.dims[l, 0], net.dims[l, 1], net.dims[l, 2], net.dims[l, 3], net.dims[l, 4],
+                                  net.dims[l, 5], net.dims[l, 6], net.dims[l, 7])
     oh, ow = H - fh + 1, W - fw + 1
+    run = -(-((oh - 1) * W + ow) // LANES) * LANES
+    return C, H, W, F, fh, fw, ph, pw, oh, ow, oh // ph, ow // pw, -(-(oh * W) // LANES) * LANES, run
+
+
+@kernel(inner=True)
+def _conv_forward(net, l, a, e, y):
+    """y (example e's convolution of layer l) = conv2d(a_l, W_l), the filter flipped.
+
+    The output is computed wide: each filter's map has rows W long (not ow), so that for a tap (c, u, v)
+    of the filter the whole map is one run of consecutive y += w x, whole blocks of both: the columns
+    past ow (and the run's rounding up to whole blocks) hold values nothing reads.
+    """
+    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
+    xe, ye = a[e], y[e]
     xo, yo, wo = net.a_off[l], net.y_off[l], net.w_off[l]
+    zero = splat(ye.dtype.type(0))
     for f in range(F):
-        for i in range(oh * ow):
-            y[e, yo + f * oh * ow + i] = 0
+        yf = yo + f * stride
+        for p in range(0, stride, LANES):
+            store(ye, yf + p, zero)
         for c in range(C):
             for u in range(fh):
                 for v in range(fw):
-                    k = net.w[wo + ((f * C + c) * fh + fh - 1 - u) * fw + fw - 1 - v]
-                    for i in range(oh):
-                        row_y, row_x = yo + (f * oh + i) * ow, xo + (c * H + i + u) * W + v
-                        for j in range(ow):
-                            y[e, row_y + j] += k * a[e, row_x + j]
+                    k = splat(net.w[wo + ((f * C + c) * fh + fh - 1 - u) * fw + fw - 1 - v])
+                    xb = xo + (c * H + u) * W + v
+                    for p in range(0, run, LANES):
+                        store(ye, yf + p, fma(k, load(xe, xb + p), load(ye, yf + p)))
 
 
 @kernel(inner=True)
 def _pool_forward(net, l, e, y, z, a):
-    """z = max over each pooling window of y, plus the filter's bias; a_{l+1} = f(z), for example e."""
-    H, W, F, fh, fw, ph, pw = net.dims[l, 1], net.dims[l, 2], net.dims[l, 3], net.dims[l, 4], net.dims[l, 5], net.dims[l, 6], net.dims[l, 7]
-    oh, ow = H - fh + 1, W - fw + 1
-    qh, qw = oh // ph, ow // pw
+    """z = max over each pooling window of y (wide: rows W apart), plus the filter's bias; a_{l+1} = f(z), for
+    example e."""
+    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
     yo, zo, ao, bo = net.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
     for f in range(F):
         for i in range(qh):
             for j in range(qw):
-                top = y[e, yo + (f * oh + i * ph) * ow + j * pw]
+                first = yo + f * stride + i * ph * W + j * pw
+                top = y[e, first]
                 for u in range(ph):
                     for v in range(pw):
-                        top = max(top, y[e, yo + (f * oh + i * ph + u) * ow + j * pw + v])
+                        top = max(top, y[e, first + u * W + v])
                 q = (f * qh + i) * qw + j
                 z[e, zo + q] = top + net.b[bo + f]
                 a[e, ao + q] = _activation(net.act[l], np.float64(z[e, zo + q]), *_limits(z))
@@ -228,49 +247,50 @@ def _dense_backward(net, l, work, m, masks, s):
 @kernel(inner=True)
 def _conv_backward(net, l, work, m):
     """From dC/da_{l+1} in ``work.g``: through the activation, the pooling (every tied maximum of a window takes
-    the window's gradient), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l (unless l is the first)."""
-    C, H, W, F, fh, fw, ph, pw = (net.dims[l, 0], net.dims[l, 1], net.dims[l, 2], net.dims[l, 3], net.dims[l, 4],
-                                  net.dims[l, 5], net.dims[l, 6], net.dims[l, 7])
-    oh, ow = H - fh + 1, W - fw + 1
-    qh, qw = oh // ph, ow // pw
+    the window's gradient), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l (unless l is the first).
+
+    dC/dy replaces y in its wide layout, zero wherever no window reaches (the columns past ow, the rows
+    and columns pooling dropped): so that a tap's run of dC/dW += dy x and dC/dx += w dy sees zeros there.
+    """
+    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
     xo, yo, zo, go, wo, bo = net.a_off[l], net.y_off[l], net.z_off[l], net.a_off[l + 1], net.w_off[l], net.b_off[l]
-    a, y, z, g = work.a, work.y, work.z, work.g
     for e in range(m):
+        xe, ye, z, g = work.a[e], work.y[e], work.z[e], work.g[e]
         if l > 0:
             for i in range(C * H * W):
-                g[e, xo + i] = 0
+                g[xo + i] = 0
         for f in range(F):
+            yf = yo + f * stride
             for i in range(qh):
                 for j in range(qw):
                     q = (f * qh + i) * qw + j
-                    dz = g[e, go + q] * _slope(net.act[l], np.float64(z[e, zo + q]), *_limits(z))
+                    dz = g[go + q] * _slope(net.act[l], np.float64(z[zo + q]), *_limits(z))
                     work.db[bo + f] += dz
-                    first = yo + (f * oh + i * ph) * ow + j * pw
-                    top = y[e, first]
+                    first = yf + i * ph * W + j * pw
+                    top = ye[first]
                     for u in range(ph):
                         for v in range(pw):
-                            top = max(top, y[e, first + u * ow + v])
-                    for u in range(ph):  # y now holds dC/dy: the window's gradient at each of its maxima
+                            top = max(top, ye[first + u * W + v])
+                    for u in range(ph):  # the window's gradient at each of its maxima
                         for v in range(pw):
-                            y[e, first + u * ow + v] = dz if y[e, first + u * ow + v] == top else 0.0
-            for i in range(qh * ph, oh):  # the border that pooling dropped gets nothing
-                for j in range(ow):
-                    y[e, yo + (f * oh + i) * ow + j] = 0
-            for i in range(qh * ph):
-                for j in range(qw * pw, ow):
-                    y[e, yo + (f * oh + i) * ow + j] = 0
+                            ye[first + u * W + v] = dz if ye[first + u * W + v] == top else 0.0
+            for i in range(oh):  # nothing reaches the columns past the pooled ones, nor the rows past them
+                for j in range(qw * pw if i < qh * ph else 0, W):
+                    ye[yf + i * W + j] = 0
+            for p in range(oh * W, stride):
+                ye[yf + p] = 0
             for c in range(C):
                 for u in range(fh):
                     for v in range(fw):
                         w_index = wo + ((f * C + c) * fh + fh - 1 - u) * fw + fw - 1 - v
-                        k, total = net.w[w_index], 0.0
-                        for i in range(oh):
-                            row_y, row_x = yo + (f * oh + i) * ow, xo + (c * H + i + u) * W + v
-                            for j in range(ow):
-                                total += y[e, row_y + j] * a[e, row_x + j]
-                                if l > 0:
-                                    g[e, row_x + j] += y[e, row_y + j] * k
-                        work.dw[w_index] += total
+                        k, xb = splat(net.w[w_index]), xo + (c * H + u) * W + v
+                        total = splat(ye.dtype.type(0))
+                        for p in range(0, run, LANES):
+                            dy = load(ye, yf + p)
+                            total = fma(dy, load(xe, xb + p), total)
+                            if l > 0:
+                                store(g, xb + p, fma(k, dy, load(g, xb + p)))
+                        work.dw[w_index] += sum_block(total)
 
 
 @kernel(inner=True)

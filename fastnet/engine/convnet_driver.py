@@ -7,6 +7,7 @@ from . import convnet
 from .bundles import checked
 from .convnet import CONV, ConvNet, ConvWork
 from .inputs import labels_of
+from .simd import LANES
 
 CHUNK_STEPS = 200  # SGD steps per compiled call (and per draw of dropout masks)
 EVALUATION_ROWS = 100  # inputs per pass through the layers in evaluation
@@ -21,10 +22,10 @@ class ConvNetLayer:
 
     def sizes(self):
         """(input size, output size, pre-pooling size) per example."""
-        if self.kind == CONV:
+        if self.kind == CONV:  # the convolution's output is kept wide: rows W long, each filter's in whole blocks
             C, H, W, F, fh, fw, ph, pw = self.dims
             oh, ow = H - fh + 1, W - fw + 1
-            return C * H * W, F * (oh // ph) * (ow // pw), F * oh * ow
+            return C * H * W, F * (oh // ph) * (ow // pw), F * (-(-(oh * W) // LANES) * LANES)
         return self.dims[0], self.dims[1], 0
 
 
@@ -56,9 +57,9 @@ def unpack_convnet(net, layers):
 
 def convnet_work(net, rows):
     """``ConvWork`` for ``rows`` examples at a time."""
-    dtype = net.w.dtype
-    return checked(ConvWork(np.zeros((rows, net.a_off[-1]), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
-                            np.zeros((rows, max(net.y_off[-1], 1)), dtype), np.zeros((rows, net.a_off[-1]), dtype),
+    dtype, spare = net.w.dtype, 2 * LANES  # a tap's run may read (or add zeros) a block past a map's end
+    return checked(ConvWork(np.zeros((rows, net.a_off[-1] + spare), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
+                            np.zeros((rows, net.y_off[-1] + spare), dtype), np.zeros((rows, net.a_off[-1] + spare), dtype),
                             np.zeros_like(net.w), np.zeros_like(net.b)), dtype)
 
 
