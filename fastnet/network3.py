@@ -29,7 +29,7 @@ from . import engine
 from .engine import compile_notice
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer", "linear", "ReLU", "sigmoid", "tanh",
-           "load_data_shared", "size"]
+           "load_data_shared", "size", "vote"]
 
 
 def linear(z):
@@ -266,6 +266,15 @@ class Network:
         log(f"Corresponding test accuracy of {test_accuracy:.2%}")
         return best, best_iteration, test_accuracy
 
+    def predictions(self, x):
+        """The digits the network predicts for the inputs ``x`` (``(n, n_0)``, or a shared array), by its
+        evaluation pass (dropout as (1 - p) scaling), as the book's ``y_out``."""
+        X = x.get_value(borrow=True) if isinstance(x, SharedArray) else np.asarray(x)
+        if X.ndim != 2 or X.shape[1] != self.layers[0]._sizes()[0]:
+            raise validation.BadValue(f"predictions: x must be inputs (n, {self.layers[0]._sizes()[0]}), got {X.shape}")
+        specs = [layer._spec() for layer in self.layers]
+        return engine.convnet_predictions(engine.pack_convnet(specs, self.dtype), np.ascontiguousarray(X, dtype=self.dtype))
+
     def _accuracy(self, net, data):
         """The book's accuracy: the mean over whole mini-batches of each mini-batch's accuracy."""
         X, Y = data
@@ -302,3 +311,24 @@ def size(data):
     """The number of examples in ``data`` (a pair ``(x, y)``)."""
     x = data[0]
     return (x.get_value(borrow=True) if isinstance(x, SharedArray) else np.asarray(x)).shape[0]
+
+
+def vote(nets, data):
+    """The networks' plurality vote on ``data`` (``(x, y)``): ``(accuracy, error_locations, erroneous_predictions)``.
+
+    The book's ``ensemble`` compiles a Theano function per network; this is its vote: each input's
+    class is the one most networks predict, a tie going to the class that the earliest of the tied
+    networks predicted (as ``Counter.most_common`` orders them)."""
+    nets = list(nets)
+    if not nets or not all(isinstance(net, Network) for net in nets):
+        raise validation.BadType(f"vote: nets must be a non-empty list of network3.Network, got {nets!r:.60}")
+    x, y = data
+    labels = (y.get_value(borrow=True) if isinstance(y, SharedArray) else np.asarray(y)).astype(np.int64)
+    predictions = np.stack([net.predictions(x) for net in nets])  # (nets, n)
+    votes = np.zeros((len(labels), int(predictions.max(initial=0)) + 1), dtype=np.int64)
+    for row in predictions:
+        votes[np.arange(len(labels)), row] += 1
+    most = votes.max(axis=1)
+    chosen = np.array([next(p for p in predictions[:, i] if votes[i, p] == most[i]) for i in range(len(labels))])
+    errors = np.flatnonzero(chosen != labels)
+    return 1 - len(errors) / len(labels), errors.tolist(), chosen[errors].tolist()

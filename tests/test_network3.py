@@ -148,3 +148,18 @@ def test_bad_sgd_arguments_are_named_and_change_nothing(data):
     with pytest.raises(ValueError, match=r"^SGD: validation_data labels must be whole numbers from 0 to 9$"):
         net.SGD(training, 1, M, 0.1, (validation[0], validation[1] + 10))
     assert same_arrays([p.get_value() for p in net.params], before)
+
+
+def test_the_vote_is_a_plurality_with_ties_to_the_earliest_network(data, monkeypatch):
+    _, validation, _ = data
+    nets = [Network([FullyConnectedLayer(784, 10), SoftmaxLayer(10, 10)], M) for _ in range(3)]
+    guesses = [np.array([1, 2, 3, 4]), np.array([1, 5, 6, 4]), np.array([7, 5, 6, 9])]
+    for net, guess in zip(nets, guesses):
+        monkeypatch.setattr(net, "predictions", lambda x, guess=guess: guess)
+    accuracy, errors, wrong = network3.vote(nets, (validation[0][:4], np.array([1, 5, 3, 9])))
+    # votes: 1 (two of three); 5 (two); 6 beats 3 (two); 4 (two) against the label 9
+    assert (accuracy, errors, wrong) == (0.5, [2, 3], [6, 4])
+    nets[2].predictions = lambda x: np.array([7, 0, 3, 9])  # example 1: 2, 5 and 0 once each: the first net's 2
+    assert network3.vote(nets, (validation[0][:4], np.array([1, 2, 3, 4])))[0] == 1.0
+    real = Network([FullyConnectedLayer(784, 10), SoftmaxLayer(10, 10)], M)
+    assert network3.vote([real], validation)[1] == np.flatnonzero(real.predictions(validation[0]) != validation[1]).tolist()
