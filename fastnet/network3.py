@@ -299,12 +299,15 @@ def _data(where, name, data, n_in, n_out):
     return x, labels
 
 
-def load_data_shared(filename=None):
+def load_data_shared(filename=None, expanded=False):
     """``[training, validation, test]``, each ``(x, y)`` as the book's code reads them: ``x.get_value()`` the
     float32 images ``(n, 784)``, ``y.eval()`` the int32 labels. ``filename``: the book's ``mnist.pkl.gz`` or
-    ``mnist_expanded.pkl.gz``, or a directory of MNIST's files; by default the MNIST bundled with fastnet."""
+    ``mnist_expanded.pkl.gz``, or a directory of MNIST's files; by default the MNIST bundled with fastnet.
+    ``expanded=True`` gives the book's 250,000-image expanded training set, built from those images
+    (``mnist_loader.expand``), without the book's ``expand_mnist.py`` or its file."""
+    sets = mnist_loader.expand(filename) if expanded else mnist_loader.load_data(filename)
     return [(SharedArray(np.asarray(x, dtype=np.float32), "x"), SharedArray(np.asarray(y, dtype=np.int32), "y"))
-            for x, y in mnist_loader.load_data(filename)]
+            for x, y in sets]
 
 
 def size(data):

@@ -163,3 +163,13 @@ def test_the_vote_is_a_plurality_with_ties_to_the_earliest_network(data, monkeyp
     assert network3.vote(nets, (validation[0][:4], np.array([1, 2, 3, 4])))[0] == 1.0
     real = Network([FullyConnectedLayer(784, 10), SoftmaxLayer(10, 10)], M)
     assert network3.vote([real], validation)[1] == np.flatnonzero(real.predictions(validation[0]) != validation[1]).tolist()
+
+
+def test_load_data_shared_gives_the_expanded_set_when_asked(monkeypatch):
+    from fastnet import mnist_loader
+
+    small = (np.zeros((2, 784), np.float32), np.array([3, 4]))
+    monkeypatch.setattr(mnist_loader, "expand", lambda path=None: ((np.zeros((10, 784), np.float32), np.arange(10)), small, small))
+    training, validation, _ = network3.load_data_shared(expanded=True)
+    assert network3.size(training) == 10 and network3.size(validation) == 2
+    assert training[1].eval().dtype == np.int32
