@@ -91,7 +91,7 @@ def test_convolution_and_pooling_backward_match_the_reference_ties_included(case
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("keep", [1.0, 0.5])
-@pytest.mark.parametrize("n_in, n_out, m", [(1, 1, 1), (7, 5, 3), (30, 10, 10)])
+@pytest.mark.parametrize("n_in, n_out, m", [(1, 1, 1), (7, 5, 3), (30, 10, 10), (40, 37, 4), (20, 32, 2)])
 def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n_out, m):
     rng = np.random.default_rng(n_in * n_out + m)
     w, b, w2, b2 = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out), rng.standard_normal((n_out, 4)), rng.standard_normal(4)

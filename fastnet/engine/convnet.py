@@ -173,16 +173,19 @@ def _dense_forward(net, l, a, e, z, masks, s, training):
     """z = (mask a_l) W_l + b_l in training, (1 - p) (a_l W_l) + b_l in evaluation; a_{l+1} = f(z) (softmax: later)."""
     n_in, n_out = net.dims[l, 0], net.dims[l, 1]
     xo, zo, wo, bo, mo = net.a_off[l], net.z_off[l], net.w_off[l], net.b_off[l], net.mask_off[l]
+    ze, whole = z[e], n_out - n_out % LANES
     for n in range(n_out):
-        z[e, zo + n] = 0
-    for k in range(n_in):
+        ze[zo + n] = 0
+    for k in range(n_in):  # z += x_k (row k of W): whole blocks, then the columns left over
         x = a[e, xo + k]
         if training and net.keep[l] < 1:
             x *= masks[s, e, mo + k]
         if x != 0:
-            row = wo + k * n_out
-            for n in range(n_out):
-                z[e, zo + n] += x * net.w[row + n]
+            row, xs = wo + k * n_out, splat(x)
+            for n in range(0, whole, LANES):
+                store(ze, zo + n, fma(xs, load(net.w, row + n), load(ze, zo + n)))
+            for n in range(whole, n_out):
+                ze[zo + n] += x * net.w[row + n]
     keep = z.dtype.type(net.keep[l])
     for n in range(n_out):
         product = z[e, zo + n] if training or net.keep[l] == 1 else keep * z[e, zo + n]  # the product rounded
@@ -225,23 +228,29 @@ def _dense_backward(net, l, work, m, masks, s):
     """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/dW_l, dC/db_l, and dC/da_l (unless l is the first)."""
     n_in, n_out = net.dims[l, 0], net.dims[l, 1]
     xo, zo, go, wo, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.w_off[l], net.b_off[l], net.mask_off[l]
-    a, z, g = work.a, work.z, work.g
+    whole = n_out - n_out % LANES
     for e in range(m):
+        a, z, g = work.a[e], work.z[e], work.g[e]
         if net.kind[l] == DENSE:
             for n in range(n_out):
-                g[e, go + n] *= _slope(net.act[l], np.float64(z[e, zo + n]), *_limits(z))
+                g[go + n] *= _slope(net.act[l], np.float64(z[zo + n]), *_limits(z))
         for n in range(n_out):
-            work.db[bo + n] += g[e, go + n]
-        for k in range(n_in):
-            x = a[e, xo + k]
+            work.db[bo + n] += g[go + n]
+        for k in range(n_in):  # row k of dC/dW += x_k dz, and dC/dx_k = (row k of W) . dz: whole blocks, then the rest
+            x = a[xo + k]
             if net.keep[l] < 1:
                 x *= masks[s, e, mo + k]
-            row, total = wo + k * n_out, 0.0
-            for n in range(n_out):
-                work.dw[row + n] += x * g[e, go + n]
-                total += net.w[row + n] * g[e, go + n]
+            row, xs, dot = wo + k * n_out, splat(x), splat(g.dtype.type(0))
+            for n in range(0, whole, LANES):
+                dz = load(g, go + n)
+                store(work.dw, row + n, fma(xs, dz, load(work.dw, row + n)))
+                dot = fma(load(net.w, row + n), dz, dot)
+            total = sum_block(dot)
+            for n in range(whole, n_out):
+                work.dw[row + n] += x * g[go + n]
+                total += net.w[row + n] * g[go + n]
             if l > 0:
-                g[e, xo + k] = total * masks[s, e, mo + k] if net.keep[l] < 1 else total
+                g[xo + k] = total * masks[s, e, mo + k] if net.keep[l] < 1 else total
 
 
 @kernel(inner=True)

@@ -1,0 +1,42 @@
+"""Chapter 6's networks (``fastnet.network3``): seconds per epoch of 50,000 images, mini-batch 10, the book's
+hyper-parameters, timed on 200 mini-batches and scaled to an epoch; float32 (the book's arithmetic) and
+float64. PyTorch's figures for the same networks: ``benchmarks/peers/torch_conv_epoch.py``."""
+
+import numpy as np
+import pytest
+
+from fastnet import engine
+from fastnet.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
+
+M, STEPS, EPOCH_STEPS = 10, 200, 5000
+
+
+def two_conv():
+    return [ConvPoolLayer((20, 1, 5, 5), (M, 1, 28, 28), (2, 2), ReLU), ConvPoolLayer((40, 20, 5, 5), (M, 20, 12, 12), (2, 2), ReLU),
+            FullyConnectedLayer(640, 100, ReLU), SoftmaxLayer(100, 10)]
+
+
+def dropout():
+    return [ConvPoolLayer((20, 1, 5, 5), (M, 1, 28, 28), (2, 2), ReLU), ConvPoolLayer((40, 20, 5, 5), (M, 20, 12, 12), (2, 2), ReLU),
+            FullyConnectedLayer(640, 1000, ReLU, p_dropout=0.5), FullyConnectedLayer(1000, 1000, ReLU, p_dropout=0.5),
+            SoftmaxLayer(1000, 10, p_dropout=0.5)]
+
+
+NETWORKS = {"two conv ReLU, FC 100": (two_conv, 0.1), "two conv ReLU, FC 1000 x 2 with dropout": (dropout, 0.0)}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_network3_epoch(benchmark, record, mnist_arrays, name, dtype):
+    build, lmbda = NETWORKS[name]
+    np.random.seed(0)
+    net = Network(build(), M, dtype=np.dtype(dtype))
+    X, y = mnist_arrays
+    X, y = np.ascontiguousarray(X[: STEPS * M], dtype=dtype), y[: STEPS * M].astype(np.int64)
+    packed = engine.pack_convnet([layer._spec() for layer in net.layers], net.dtype)
+    work = engine.convnet_work(packed, M)
+    masks = engine.convnet_dropout_masks(packed, M, np.random.default_rng(0))
+    engine.prepare_convnet(packed, X, y, M, masks, work)
+    benchmark.pedantic(engine.train_convnet_epoch, args=(packed, X, y, M, 0.03, lmbda / EPOCH_STEPS, masks, work),
+                       rounds=3, warmup_rounds=1)
+    record(f"chapter 6, {name}", f"fastnet network3 {dtype}", benchmark, scale=EPOCH_STEPS / STEPS)
