@@ -74,6 +74,9 @@ class SharedArray:
     def set_value(self, value, borrow=False):
         """Replace the array by ``value``, of the same shape (kept in this array's dtype)."""
         value = np.asarray(value)
+        if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value)):
+            raise validation.BadValue(f"set_value: {self.name} takes finite numbers, got {value.dtype} values with "
+                                      "NaN, infinity or no number")
         if value.shape != self._value.shape:
             raise validation.BadValue(f"set_value: {self.name} has shape {self._value.shape}, got an array of shape "
                                       f"{value.shape}")
@@ -131,6 +134,9 @@ class ConvPoolLayer:
             raise validation.BadValue(f"ConvPoolLayer: poolsize {self.poolsize} is larger than the {h - fh + 1}x"
                                       f"{w - fw + 1} maps the filters make")
         n_out = filters * fh * fw // (self.poolsize[0] * self.poolsize[1])  # the book's Python 2 division
+        if n_out == 0:
+            raise validation.BadValue(f"ConvPoolLayer: {filters} filters of {fh}x{fw} over pools of {self.poolsize} give "
+                                      "n_out = 0 in the book's initialisation (its weights' spread is 1/sqrt(n_out))")
         self.w = SharedArray(np.random.normal(loc=0, scale=np.sqrt(1.0 / n_out), size=self.filter_shape), "w")
         self.b = SharedArray(np.random.normal(loc=0, scale=1.0, size=(filters,)), "b")
         self.params = [self.w, self.b]
@@ -212,6 +218,7 @@ class Network:
         self.params = [param for layer in layers for param in layer.params]
         digest = hashlib.sha256(b"".join(param._value.tobytes() for param in self.params)).digest()
         self.dropout_seed = int.from_bytes(digest[:8], "little")  # the masks' generator, from the initial parameters
+        self._dropout_rng = np.random.default_rng(self.dropout_seed)  # one stream for every SGD call, as the book's
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, validation_data, test_data=None, lmbda=0.0, *,
             log=print_line):
@@ -232,6 +239,10 @@ class Network:
                   for name, data in (("validation_data", validation_data), ("test_data", test_data)) if data is not None}
         if "validation_data" not in scored:
             raise validation.BadValue("SGD: validation_data is required (the book scores every epoch on it)")
+        for name, (_, labels) in scored.items():
+            if len(labels) < mini_batch_size:
+                raise validation.BadValue(f"SGD: {name} has {len(labels)} examples, fewer than one mini-batch of "
+                                          f"{mini_batch_size} (the book scores whole mini-batches)")
         num_training_batches = len(Y) // mini_batch_size
         if num_training_batches == 0:
             raise validation.BadValue(f"SGD: training_data has {len(Y)} examples, fewer than one mini-batch of "
@@ -240,16 +251,22 @@ class Network:
         with compile_notice():
             net = engine.pack_convnet(specs, self.dtype)
             work = engine.convnet_work(net, mini_batch_size)
-            masks = engine.convnet_dropout_masks(net, mini_batch_size, np.random.default_rng(self.dropout_seed))
+            masks = engine.convnet_dropout_masks(net, mini_batch_size, self._dropout_rng)
             X = np.ascontiguousarray(X, dtype=self.dtype)
+            if not np.all(np.isfinite(X)):
+                raise validation.BadValue(f"SGD: training_data inputs overflow {self.dtype} (too large to train on)")
             engine.prepare_convnet(net, X, Y, mini_batch_size, masks, work)
         best, best_iteration, test_accuracy = 0.0, 0, 0.0
         try:
             for epoch in range(epochs):
                 first = num_training_batches * epoch
-                for iteration in range(-(-first // 1000) * 1000, first + num_training_batches, 1000):
-                    log(f"Training mini-batch number {iteration}")
-                engine.train_convnet_epoch(net, X, Y, mini_batch_size, eta, lmbda / num_training_batches, masks, work)
+                lines = range(-(-first // 1000) * 1000, first + num_training_batches, 1000)
+                bounds = sorted({first, first + num_training_batches, *lines})
+                for start, end in zip(bounds, bounds[1:]):
+                    if start in lines:  # said as the mini-batch it names starts, as the book's loop says it
+                        log(f"Training mini-batch number {start}")
+                    engine.train_convnet_steps(net, X, Y, mini_batch_size, start - first, end - first, eta,
+                                               lmbda / num_training_batches, masks, work)
                 validation_accuracy = self._accuracy(net, scored["validation_data"])
                 log(f"Epoch {epoch}: validation accuracy {validation_accuracy:.2%}")
                 if validation_accuracy >= best:
@@ -263,7 +280,8 @@ class Network:
                 layer.w._value, layer.b._value = w, b
         log("Finished training network.")
         log(f"Best validation accuracy of {best:.2%} obtained at iteration {best_iteration}")
-        log(f"Corresponding test accuracy of {test_accuracy:.2%}")
+        if "test_data" in scored:
+            log(f"Corresponding test accuracy of {test_accuracy:.2%}")
         return best, best_iteration, test_accuracy
 
     def predictions(self, x):
@@ -327,6 +345,9 @@ def vote(nets, data):
         raise validation.BadType(f"vote: nets must be a non-empty list of network3.Network, got {nets!r:.60}")
     x, y = data
     labels = (y.get_value(borrow=True) if isinstance(y, SharedArray) else np.asarray(y)).astype(np.int64)
+    if len(labels) == 0 or len(labels) != size((x, y)):
+        raise validation.BadValue(f"vote: data must hold as many labels as inputs, and some, got {size((x, y))} inputs "
+                                  f"and {len(labels)} labels")
     predictions = np.stack([net.predictions(x) for net in nets])  # (nets, n)
     votes = np.zeros((len(labels), int(predictions.max(initial=0)) + 1), dtype=np.int64)
     for row in predictions:

@@ -173,3 +173,46 @@ def test_load_data_shared_gives_the_expanded_set_when_asked(monkeypatch):
     training, validation, _ = network3.load_data_shared(expanded=True)
     assert network3.size(training) == 10 and network3.size(validation) == 2
     assert training[1].eval().dtype == np.int32
+
+
+def test_dropout_masks_go_on_from_one_sgd_call_to_the_next(data):
+    """One stream of masks for a network, as the book's: two one-epoch calls train as one two-epoch call."""
+    training, validation, _ = data
+    small = (training[0][:200], training[1][:200])
+    runs = []
+    for calls in ([2], [1, 1]):
+        np.random.seed(8)
+        net = Network([FullyConnectedLayer(784, 20, p_dropout=0.5), SoftmaxLayer(20, 10, p_dropout=0.5)], M)
+        for epochs in calls:
+            net.SGD(small, epochs, M, 0.1, validation, log=lambda line: None)
+        runs.append([p.get_value() for p in net.params])
+    assert same_arrays(runs[0], runs[1])
+
+
+def test_float32_follows_the_reference_in_float32_to_its_rounding(data):
+    training, validation, test = data
+    np.random.seed(9)
+    net = Network(two_conv(network3.ReLU), M)
+    np.random.seed(9)
+    ref = r3.ReferenceNetwork3(reference_of(net.layers, network3.ReLU, np.float32), M)
+    net.SGD((training[0][:500], training[1][:500]), 1, M, 0.03, validation, log=lambda line: None)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref.SGD((training[0][:500], training[1][:500]), 1, M, 0.03, validation, test)
+    got = [p.get_value() for p in net.params]
+    want = [a for layer in ref.layers for a in (layer.w, layer.b)]
+    assert all(g.dtype == np.float32 for g in got)
+    assert measured("network3 50 steps float32", np.float32, relative_error(got, want), 3e-6)  # measured 2.2e-7
+
+
+def test_sets_too_small_to_score_and_odd_layers_are_refused(data):
+    training, validation, _ = data
+    net = Network([FullyConnectedLayer(784, 10), SoftmaxLayer(10, 10)], M)
+    with pytest.raises(ValueError, match=r"^SGD: validation_data has 9 examples, fewer than one mini-batch of 10"):
+        net.SGD(training, 1, M, 0.1, (validation[0][:9], validation[1][:9]))
+    with pytest.raises(ValueError, match=r"^ConvPoolLayer: 1 filters of 1x1 over pools of \(2, 2\) give n_out = 0"):
+        ConvPoolLayer((1, 1, 1, 1), (M, 1, 4, 4), (2, 2))
+    with pytest.raises(ValueError, match=r"^set_value: w takes finite numbers"):
+        net.layers[0].w.set_value(np.full((784, 10), np.nan))
+    lines = []
+    net.SGD((training[0][:100], training[1][:100]), 1, M, 0.1, validation, log=lines.append)
+    assert lines[-1].startswith("Best validation accuracy of ")  # no test data: no test accuracy made up

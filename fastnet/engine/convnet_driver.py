@@ -66,10 +66,18 @@ def convnet_work(net, rows):
 def train_convnet_epoch(net, X, Y, mini_batch_size, eta, decay_term, masks, work):
     """One epoch: the n // m whole mini-batches of ``X`` (float, (n, n_0)) and ``Y`` (int64 labels) in order, a
     chunk of steps per compiled call; ``masks(steps)`` draws the dropout masks of that many steps."""
-    steps = len(Y) // mini_batch_size
-    for first in range(0, steps, CHUNK_STEPS):
-        last = min(steps, first + CHUNK_STEPS)
-        convnet.convnet_steps(net, X, Y, masks(last - first), first, last, mini_batch_size, eta, decay_term, work)
+    train_convnet_steps(net, X, Y, mini_batch_size, 0, len(Y) // mini_batch_size, eta, decay_term, masks, work)
+
+
+def train_convnet_steps(net, X, Y, mini_batch_size, first, last, eta, decay_term, masks, work):
+    """Steps ``first`` .. ``last`` - 1 of an epoch (step k on examples k m .. (k + 1) m - 1), ``CHUNK_STEPS`` a
+    compiled call."""
+    if X.shape[1] != net.a_off[1] or len(X) < last * mini_batch_size or len(Y) < last * mini_batch_size:
+        raise ValueError(f"train_convnet_steps: {X.shape} inputs and {len(Y)} labels for {last} steps of "
+                         f"{mini_batch_size} examples of {net.a_off[1]} values")
+    for start in range(first, last, CHUNK_STEPS):
+        end = min(last, start + CHUNK_STEPS)
+        convnet.convnet_steps(net, X, Y, masks(end - start), start, end, mini_batch_size, eta, decay_term, work)
 
 
 def prepare_convnet(net, X, Y, mini_batch_size, masks, work):
@@ -93,6 +101,8 @@ def convnet_dropout_masks(net, mini_batch_size, rng):
 
 def convnet_predictions(net, X):
     """The evaluation pass's predicted class for every row of ``X``."""
+    if X.ndim != 2 or X.shape[1] != net.a_off[1]:
+        raise ValueError(f"convnet_predictions: inputs of {net.a_off[1]} values expected, got {X.shape}")
     out = np.empty((len(X), int(net.dims[-1, 1])), dtype=net.w.dtype)
     convnet.convnet_outputs(net, X, out, convnet_work(net, EVALUATION_ROWS), np.zeros((1, 1, 1), dtype=net.w.dtype))
     return labels_of(out)
