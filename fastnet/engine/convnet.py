@@ -18,7 +18,8 @@ its keep probability 1 - p_dropout, its weights (conv (F, C, fh, fw), dense (n_i
 and biases at offsets in two flat buffers. Per example, the work buffers hold every layer's values
 in one row: ``a`` the activations (the input first, each layer's output after it, at ``a_off``),
 ``z`` each layer's pre-activations (after pooling and bias, at ``z_off``), ``y`` each convolution's
-output before pooling (at ``y_off``), ``g`` the gradients with respect to ``a``.
+output before pooling, kept wide (``_conv_forward``; at ``y_off``), ``g`` the gradients with respect
+to ``a``; each row ends in spare room, since a run of whole blocks may reach a block past a map.
 
 The kernels check nothing: ``fastnet.network3`` validates at the public boundary. They compute in
 the network's dtype, as the book's Theano code does in float32.
