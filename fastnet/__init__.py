@@ -1,7 +1,8 @@
 """fastnet: the networks of Nielsen's *Neural Networks and Deep Learning*, fast.
 
-``import fastnet as network`` (chapter 1), ``import fastnet.network2 as network2`` (chapter 3) and
-``from fastnet import mnist_loader`` run the book's code unchanged.
+``import fastnet as network`` (chapter 1), ``import fastnet.network2 as network2`` (chapter 3),
+``import fastnet.network3 as network3`` (chapter 6, without Theano) and ``from fastnet import
+mnist_loader`` run the book's code unchanged.
 """
 
 __version__ = "0.1.0"
