@@ -3,7 +3,6 @@
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -22,8 +22,8 @@ from fastnet.engine import driver as training
 from fastnet.engine import inputs as arrays
 from fastnet.engine import kernels, layout, shuffle, simd, threads
 from fastnet.engine.activation import derivative, logistic
-from fastnet.engine.inputs import data_set, one_hot_targets, sparse_rows
-from fastnet.engine.driver import Training, make_work
+from fastnet.engine.inputs import data_set, sparse_rows
+from fastnet.engine.driver import Training
 
 DTYPES = [np.float64, np.float32]
 # Tolerances about 10x the largest relative error measured (float64 / float32):
