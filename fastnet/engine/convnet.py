@@ -2,7 +2,7 @@
 layers, one SGD step per mini-batch, a chunk of mini-batches per call.
 
 One SGD step on a mini-batch of m examples is the book's ``network3``, phase by phase
-(``convnet_steps``):
+(``convnet_steps``), every layer on the whole mini-batch at once:
 
 - forward: layer by layer, a_{l+1} = f(pool(conv(a_l, W_l)) + b_l) for a convolutional layer
   (Theano's ``conv2d``, a true convolution: the filter flipped; max pooling over whole windows),
@@ -12,14 +12,27 @@ One SGD step on a mini-batch of m examples is the book's ``network3``, phase by 
   of a pooling window receiving its window's gradient, as Theano's;
 - update: every parameter p -= eta (dC/dp + (lmbda / num_training_batches) p) (weights only).
 
+Every multiply-add runs in one of two products of matrices held in registers a tile at a time
+(``_product``: C = A B, or W -= eta (A B + decay W); ``_dots``: C = A B^T), the convolution
+through its matrix of patches (``_patches``): with K = C fh fw, for the output positions (i, j)
+that pooling keeps,
+
+    y (F x m..) = W (F x K) cols (K x m..)      cols[(c, u, v), (e, i, j)] = x_e[c, i + fh-1-u, j + fw-1-v]
+    dC/dW = dy cols^T,  dC/dcols = W^T dy,      dC/dx_e gathered back from dC/dcols
+
+and a dense layer as z (m x n_out) = (mask a) (m x n_in) W (n_in x n_out), dC/da = dz W^T, and its
+weights updated in the same pass that sums dC/dW = (mask a)^T dz.
+
 Layout (built by ``network3``): a network's parameters are ``ConvNet``: per layer its kind, its
-activation, its dimensions (``dims``: conv C, H, W, F, fh, fw, ph, pw; a dense layer n_in, n_out),
-its keep probability 1 - p_dropout, its weights (conv (F, C, fh, fw), dense (n_in, n_out), C order)
-and biases at offsets in two flat buffers. Per example, the work buffers hold every layer's values
-in one row: ``a`` the activations (the input first, each layer's output after it, at ``a_off``),
-``z`` each layer's pre-activations (after pooling and bias, at ``z_off``), ``y`` each convolution's
-output before pooling, kept wide (``_conv_forward``; at ``y_off``), ``g`` the gradients with respect
-to ``a``; each row ends in spare room, since a run of whole blocks may reach a block past a map.
+activation, its dimensions (``dims``: conv C, H, W, F, fh, fw, ph, pw; a dense layer n_in, n_out
+and its rows' pitch, n_out rounded up to whole blocks), its keep probability 1 - p_dropout, its
+weights (conv (F, C, fh, fw); dense (n_in, pitch), the columns past n_out zero) and biases at offsets
+in two flat buffers. ``ConvWork`` holds one row per example of every layer's values: ``a`` the
+activations (the input first, each layer's output after it, at ``a_off``), ``z`` the
+pre-activations (after pooling and bias, at ``z_off``), ``g`` the gradients with respect to ``a``;
+and per convolution, for the whole mini-batch, its patches and its output before pooling (a column
+per kept output position of each example, grouped by place in the pooling window), which the
+backward pass overwrites with dC/dy.
 
 The kernels check nothing: ``fastnet.network3`` validates at the public boundary. They compute in
 the network's dtype, as the book's Theano code does in float32.
@@ -31,7 +44,8 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
-from .simd import LANES, fma, load, splat, store
+from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, repeat, splat, spread, store, store_each,
+                   sub, where_equal)
 from .simd import total as sum_block
 
 CONV, DENSE, SOFTMAX = 0, 1, 2  # layer kinds
@@ -39,16 +53,18 @@ LINEAR, RELU, SIGMOID, TANH = 0, 1, 2, 3  # activations
 SIGMOID_LIMITS = {4: (-88.0, 15.0), 8: (-709.0, 19.0)}  # by itemsize: Theano's sigmoid is 0 and 1 beyond these
 LOW32, HIGH32 = SIGMOID_LIMITS[4]
 LOW64, HIGH64 = SIGMOID_LIMITS[8]
+TILE_FLOAT64, TILE_FLOAT32 = TILE_BLOCKS[8], TILE_BLOCKS[4]  # as constants numba can read
+PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
 @declare(kind=Array("int64", 1), act=Array("int64", 1), dims=Array("int64", 2), keep=Array("float64", 1),
          w=Array(FLOAT, 1), w_off=Array("int64", 1), b=Array(FLOAT, 1), b_off=Array("int64", 1),
-         a_off=Array("int64", 1), z_off=Array("int64", 1), y_off=Array("int64", 1), mask_off=Array("int64", 1))
+         a_off=Array("int64", 1), z_off=Array("int64", 1), mask_off=Array("int64", 1))
 class ConvNet(NamedTuple):
     """A chapter-6 network in the kernels' layout: L layers' kinds, activations, dimensions ``(L, 8)``, keep
     probabilities, weights and biases (flat, from ``w_off[l]`` and ``b_off[l]``, L+1 offsets each), and
     where each layer's values lie in an example's rows of the work buffers (``a_off``: L+2 offsets, the
-    input first; ``z_off``, ``y_off``, ``mask_off``: L+1 offsets each)."""
+    input first; ``z_off``, ``mask_off``: L+1 offsets each)."""
 
     kind: np.ndarray
     act: np.ndarray
@@ -60,22 +76,38 @@ class ConvNet(NamedTuple):
     b_off: np.ndarray
     a_off: np.ndarray
     z_off: np.ndarray
-    y_off: np.ndarray
     mask_off: np.ndarray
 
 
-@declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), y=Array(FLOAT, 2), g=Array(FLOAT, 2), dw=Array(FLOAT, 1),
-         db=Array(FLOAT, 1))
+@declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
+         dcols=Array(FLOAT, 1), pool=Array(FLOAT, 1), span=Array("int64", 1), places=Array("int64", 1),
+         places_off=Array("int64", 1), y_off=Array("int64", 1),
+         cols_off=Array("int64", 1), dw=Array(FLOAT, 1), db=Array(FLOAT, 1), starts=Array("int64", 1),
+         sums=Array(FLOAT, 1))
 class ConvWork(NamedTuple):
-    """Work buffers for m examples at a time: activations, pre-activations, convolution outputs and
-    gradients, one row an example, and the step's summed gradients of the weights and biases."""
+    """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
+    gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
+    ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
+    their columns read an input map, ``_patches``), ``dcols`` room for one
+    layer's dC/dcols, ``pool`` for one filter's pooled values; the step's dC/dW of the convolutions and
+    dC/db; scratch for a tile's row starts and its blocks' sums."""
 
     a: np.ndarray
     z: np.ndarray
-    y: np.ndarray
     g: np.ndarray
+    y: np.ndarray
+    cols: np.ndarray
+    dcols: np.ndarray
+    pool: np.ndarray
+    span: np.ndarray
+    places: np.ndarray
+    places_off: np.ndarray
+    y_off: np.ndarray
+    cols_off: np.ndarray
     dw: np.ndarray
     db: np.ndarray
+    starts: np.ndarray
+    sums: np.ndarray
 
 
 @kernel(inner=True)
@@ -115,220 +147,281 @@ def _limits(x):
 
 
 @kernel(inner=True)
+def _tile(x):
+    """Rows per tile (E) in ``x``'s dtype: ``TILE_BLOCKS``."""
+    return TILE_FLOAT64 if x.itemsize == 8 else TILE_FLOAT32
+
+
+@kernel(inner=True)
+def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, decay, starts):
+    """For i < M and the N columns (whole blocks) j: s_ij = sum over k < K of A[a0 + i ars + k acs] B[b0 + k ldb + j];
+    then C[c0 + i ldc + j] = s_ij, or, to ``descend``, C -= eta (s_ij + decay C).
+
+    E rows of C at a time, one block: their sums stay in registers while k runs, each block of B
+    loaded once for E rows, a band of ``PRODUCT_COLUMNS`` columns for all rows in turn; every column's sum takes its k in order, so equal columns of B give
+    bitwise-equal sums.
+    """
+    size, zero = _tile(C), splat(C.dtype.type(0))
+    zeros, rate, shrink = repeat(zero), repeat(splat(C.dtype.type(eta))), repeat(splat(C.dtype.type(decay)))
+    whole = M - M % size
+    for columns in range(0, N, PRODUCT_COLUMNS):  # a band of B's columns stays in the L2 cache for every tile
+        for i in range(0, whole, size):
+            for q in range(size):
+                starts[q] = a0 + (i + q) * ars
+            for j in range(columns, min(N, columns + PRODUCT_COLUMNS), LANES):
+                acc = zeros
+                for k in range(K):
+                    acc = fma(spread(A, starts, k * acs), repeat(load(B, b0 + k * ldb + j)), acc)
+                at_ = c0 + i * ldc + j
+                if descend:
+                    old = load_each(C, at_, ldc)
+                    acc = sub(old, mul(rate, add(acc, mul(shrink, old))))
+                store_each(C, at_, ldc, acc)
+    for i in range(whole, M):  # the rows left over, one at a time
+        for j in range(0, N, LANES):
+            one = zero
+            for k in range(K):
+                one = fma(splat(A[a0 + i * ars + k * acs]), load(B, b0 + k * ldb + j), one)
+            at_ = c0 + i * ldc + j
+            if descend:
+                old = load(C, at_)
+                one = sub(old, mul(splat(C.dtype.type(eta)), add(one, mul(splat(C.dtype.type(decay)), old))))
+            store(C, at_, one)
+
+
+@kernel(inner=True)
+def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, N, P, starts, sums):
+    """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M, j < N.
+
+    E rows of A at a time: their partial sums of one row of B stay in registers as blocks, which
+    are added up (``total``) at the end.
+    """
+    size, zero = _tile(C), splat(C.dtype.type(0))
+    zeros = repeat(zero)
+    whole = M - M % size
+    for i in range(0, whole, size):
+        for j in range(N):
+            acc = zeros
+            for p in range(0, P, LANES):
+                acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
+            store_each(sums, 0, LANES, acc)
+            for q in range(size):
+                C[c0 + (i + q) * ldc + j] = sum_block(load(sums, q * LANES))
+    for i in range(whole, M):
+        for j in range(N):
+            one = zero
+            for p in range(0, P, LANES):
+                one = fma(load(A, a0 + i * lda + p), load(B, b0 + j * ldb + p), one)
+            C[c0 + i * ldc + j] = sum_block(one)
+
+
+@kernel(inner=True)
 def _conv_shape(net, l):
-    """Layer l's C, H, W, F, fh, fw, ph, pw, its output's rows and columns (oh, ow), its pooled maps' (qh, qw),
-    the distance between filters in a wide output (``_conv_forward``) and the length of one tap's run."""
+    """Layer l's C, H, W, F, fh, fw, ph, pw, its pooled maps' rows and columns (qh, qw), the length K = C fh fw
+    of its filters and the size Q = qh qw of a pooled map."""
     C, H, W, F, fh, fw, ph, pw = (net.dims[l, 0], net.dims[l, 1], net.dims[l, 2], net.dims[l, 3], net.dims[l, 4],
                                   net.dims[l, 5], net.dims[l, 6], net.dims[l, 7])
-    oh, ow = H - fh + 1, W - fw + 1
-    run = -(-((oh - 1) * W + ow) // LANES) * LANES
-    return C, H, W, F, fh, fw, ph, pw, oh, ow, oh // ph, ow // pw, -(-(oh * W) // LANES) * LANES, run
+    qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
+    return C, H, W, F, fh, fw, ph, pw, qh, qw, C * fh * fw, qh * qw
 
 
 @kernel(inner=True)
-def _conv_forward(net, l, a, e, y):
-    """y (example e's convolution of layer l) = conv2d(a_l, W_l), the filter flipped.
+def _patches(net, l, work, m, gather):
+    """Layer l's patches for the m examples: cols[(c, u, v), (s, e, i, j)] = x_e[c, i ph + s_u + fh-1-u,
+    j pw + s_v + fw-1-v], the filter flipped as in Theano's ``conv2d``; or, to ``gather`` them back, dC/dx_e at
+    those places = the sum of dC/dcols there (dC/dx_e zero first).
 
-    The output is computed wide: each filter's map has rows W long (not ow), so that for a tap (c, u, v)
-    of the filter the whole map is one run of consecutive y += w x, whole blocks of both: the columns
-    past ow (and the run's rounding up to whole blocks) hold values nothing reads.
+    A column is an output position (i ph + s_u, j pw + s_v) of a window s = (s_u, s_v) of the pooling: the
+    columns of one s form a run of ``span[l]`` (whole blocks: the m examples' pooled maps, then zeros), so
+    that the pooling takes the maximum of ph pw runs block by block; positions that pooling drops have no
+    column. Column t of a run reads example e's map at ``places[t]`` = e (row of ``a``) + i ph W + j pw.
     """
-    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
-    xe, ye = a[e], y[e]
-    xo, yo, wo = net.a_off[l], net.y_off[l], net.w_off[l]
-    zero = splat(ye.dtype.type(0))
+    C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
+    S, xo, places = work.span[l], net.a_off[l], work.places[work.places_off[l] : work.places_off[l + 1]]
+    N = ph * pw * S
+    x, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
+    if gather:
+        for e in range(m):
+            for i in range(C * H * W):
+                work.g[e, xo + i] = 0
+    for c in range(C):
+        for u in range(fh):
+            for v in range(fw):
+                row = ((c * fh + u) * fw + v) * N
+                for su in range(ph):
+                    for sv in range(pw):
+                        column = row + (su * pw + sv) * S
+                        source = xo + (c * H + su + fh - 1 - u) * W + sv + fw - 1 - v
+                        if gather:
+                            for t in range(m * Q):
+                                g[source + at(places, t)] += at(work.dcols, column + t)
+                        else:
+                            target = work.cols_off[l] + column
+                            for t in range(m * Q):
+                                work.cols[target + t] = at(x, source + at(places, t))
+
+
+@kernel(inner=True)
+def _conv_forward(net, l, work, m):
+    """y = W cols (every filter's outputs for the m examples); z = the maximum of each pooling window plus the
+    filter's bias, a_{l+1} = f(z)."""
+    C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
+    S, yo, zo, ao, bo = work.span[l], work.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
+    N = ph * pw * S
+    _patches(net, l, work, m, False)
+    _product(net.w, net.w_off[l], K, 1, work.cols, work.cols_off[l], N, work.y, yo, N, F, N, K, False, 0.0, 0.0,
+             work.starts)
+    low, high = _limits(work.z)
     for f in range(F):
-        yf = yo + f * stride
-        for p in range(0, stride, LANES):
-            store(ye, yf + p, zero)
-        for c in range(C):
-            for u in range(fh):
-                for v in range(fw):
-                    k = splat(net.w[wo + ((f * C + c) * fh + fh - 1 - u) * fw + fw - 1 - v])
-                    xb = xo + (c * H + u) * W + v
-                    for p in range(0, run, LANES):
-                        store(ye, yf + p, fma(k, load(xe, xb + p), load(ye, yf + p)))
+        bias = splat(net.b[bo + f])
+        for p in range(0, S, LANES):
+            top = load(work.y, yo + f * N + p)
+            for s in range(1, ph * pw):
+                top = larger(top, load(work.y, yo + f * N + s * S + p))
+            store(work.pool, p, add(top, bias))
+        for e in range(m):
+            for q in range(Q):
+                z = work.pool[e * Q + q]
+                work.z[e, zo + f * Q + q] = z
+                work.a[e, ao + f * Q + q] = _activation(net.act[l], np.float64(z), low, high)
 
 
 @kernel(inner=True)
-def _pool_forward(net, l, e, y, z, a):
-    """z = max over each pooling window of y (wide: rows W apart), plus the filter's bias; a_{l+1} = f(z), for
-    example e."""
-    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
-    yo, zo, ao, bo = net.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
-    for f in range(F):
-        for i in range(qh):
-            for j in range(qw):
-                first = yo + f * stride + i * ph * W + j * pw
-                top = y[e, first]
-                for u in range(ph):
-                    for v in range(pw):
-                        top = max(top, y[e, first + u * W + v])
-                q = (f * qh + i) * qw + j
-                z[e, zo + q] = top + net.b[bo + f]
-                a[e, ao + q] = _activation(net.act[l], np.float64(z[e, zo + q]), *_limits(z))
+def _dense_forward(net, l, work, m, masks, s, training):
+    """z = (mask a_l) W_l + b_l in training, (1 - p) (a_l W_l) + b_l in evaluation; a_{l+1} = f(z) (softmax:
+    ``_softmax``). In training the mask multiplies a_l where it lies, for the backward pass to reuse."""
+    n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
+    xo, zo, bo, mo = net.a_off[l], net.z_off[l], net.b_off[l], net.mask_off[l]
+    if training and net.keep[l] < 1:
+        for e in range(m):
+            for k in range(n_in):
+                work.a[e, xo + k] *= masks[s, e, mo + k]
+    a, z = work.a.reshape(work.a.size), work.z.reshape(work.z.size)
+    _product(a, xo, work.a.shape[1], 1, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, pitch, n_in, False,
+             0.0, 0.0, work.starts)
+    keep = work.z.dtype.type(net.keep[l])
+    for e in range(m):
+        for n in range(n_out):
+            product = work.z[e, zo + n] if training or net.keep[l] == 1 else keep * work.z[e, zo + n]  # rounded
+            work.z[e, zo + n] = product + net.b[bo + n]
+            if net.kind[l] == DENSE:
+                work.a[e, net.a_off[l + 1] + n] = _activation(net.act[l], np.float64(work.z[e, zo + n]),
+                                                              *_limits(work.z))
 
 
 @kernel(inner=True)
-def _dense_forward(net, l, a, e, z, masks, s, training):
-    """z = (mask a_l) W_l + b_l in training, (1 - p) (a_l W_l) + b_l in evaluation; a_{l+1} = f(z) (softmax: later)."""
-    n_in, n_out = net.dims[l, 0], net.dims[l, 1]
-    xo, zo, wo, bo, mo = net.a_off[l], net.z_off[l], net.w_off[l], net.b_off[l], net.mask_off[l]
-    ze, whole = z[e], n_out - n_out % LANES
-    for n in range(n_out):
-        ze[zo + n] = 0
-    for k in range(n_in):  # z += x_k (row k of W): whole blocks, then the columns left over
-        x = a[e, xo + k]
-        if training and net.keep[l] < 1:
-            x *= masks[s, e, mo + k]
-        if x != 0:
-            row, xs = wo + k * n_out, splat(x)
-            for n in range(0, whole, LANES):
-                store(ze, zo + n, fma(xs, load(net.w, row + n), load(ze, zo + n)))
-            for n in range(whole, n_out):
-                ze[zo + n] += x * net.w[row + n]
-    keep = z.dtype.type(net.keep[l])
-    for n in range(n_out):
-        product = z[e, zo + n] if training or net.keep[l] == 1 else keep * z[e, zo + n]  # the product rounded
-        z[e, zo + n] = product + net.b[bo + n]
-        if net.kind[l] == DENSE:
-            a[e, net.a_off[l + 1] + n] = _activation(net.act[l], np.float64(z[e, zo + n]), *_limits(z))
-
-
-@kernel(inner=True)
-def _softmax(net, l, e, z, a):
-    """a_{l+1} = softmax(z), exp(z - max z) / sum, as Theano's."""
+def _softmax(net, l, work, m):
+    """a_{l+1} = softmax(z), exp(z - max z) / sum, as Theano's, for each example e < m."""
     n_out, zo, ao = net.dims[l, 1], net.z_off[l], net.a_off[l + 1]
-    top = z[e, zo]
-    for n in range(1, n_out):
-        top = max(top, z[e, zo + n])
-    total = 0.0
-    for n in range(n_out):
-        a[e, ao + n] = np.exp(z[e, zo + n] - top)
-        total += a[e, ao + n]
-    for n in range(n_out):
-        a[e, ao + n] /= total
+    for e in range(m):
+        z, a = work.z[e], work.a[e]
+        top = z[zo]
+        for n in range(1, n_out):
+            top = max(top, z[zo + n])
+        total = 0.0
+        for n in range(n_out):
+            a[ao + n] = np.exp(z[zo + n] - top)
+            total += a[ao + n]
+        for n in range(n_out):
+            a[ao + n] /= total
 
 
 @kernel(inner=True)
 def _forward(net, work, m, masks, s, training):
     """Every layer for the m examples whose inputs are in ``work.a``'s first columns."""
     for l in range(len(net.kind)):
-        for e in range(m):
-            if net.kind[l] == CONV:
-                _conv_forward(net, l, work.a, e, work.y)
-                _pool_forward(net, l, e, work.y, work.z, work.a)
-            else:
-                _dense_forward(net, l, work.a, e, work.z, masks, s, training)
-                if net.kind[l] == SOFTMAX:
-                    _softmax(net, l, e, work.z, work.a)
+        if net.kind[l] == CONV:
+            _conv_forward(net, l, work, m)
+        else:
+            _dense_forward(net, l, work, m, masks, s, training)
+            if net.kind[l] == SOFTMAX:
+                _softmax(net, l, work, m)
 
 
 @kernel(inner=True)
-def _dense_backward(net, l, work, m, masks, s):
-    """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/dW_l, dC/db_l, and dC/da_l (unless l is the first)."""
-    n_in, n_out = net.dims[l, 0], net.dims[l, 1]
-    xo, zo, go, wo, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.w_off[l], net.b_off[l], net.mask_off[l]
-    whole = n_out - n_out % LANES
+def _dense_backward(net, l, work, m, masks, s, eta, decay):
+    """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/db_l, dC/da_l (unless l is the first), and W_l -= eta
+    (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass."""
+    n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
+    xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
     for e in range(m):
-        a, z, g = work.a[e], work.z[e], work.g[e]
-        if net.kind[l] == DENSE:
-            for n in range(n_out):
-                g[go + n] *= _slope(net.act[l], np.float64(z[zo + n]), *_limits(z))
+        z, g = work.z[e], work.g[e]
         for n in range(n_out):
+            if net.kind[l] == DENSE:
+                g[go + n] *= _slope(net.act[l], np.float64(z[zo + n]), *_limits(z))
             work.db[bo + n] += g[go + n]
-        for k in range(n_in):  # row k of dC/dW += x_k dz, and dC/dx_k = (row k of W) . dz: whole blocks, then the rest
-            x = a[xo + k]
-            if net.keep[l] < 1:
-                x *= masks[s, e, mo + k]
-            row, xs, dot = wo + k * n_out, splat(x), splat(g.dtype.type(0))
-            for n in range(0, whole, LANES):
-                dz = load(g, go + n)
-                store(work.dw, row + n, fma(xs, dz, load(work.dw, row + n)))
-                dot = fma(load(net.w, row + n), dz, dot)
-            total = sum_block(dot)
-            for n in range(whole, n_out):
-                work.dw[row + n] += x * g[go + n]
-                total += net.w[row + n] * g[go + n]
-            if l > 0:
-                g[xo + k] = total * masks[s, e, mo + k] if net.keep[l] < 1 else total
+        for n in range(n_out, pitch):
+            g[go + n] = 0
+    a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
+    ga, gg = work.a.shape[1], work.g.shape[1]
+    if l > 0:
+        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, n_in, pitch, work.starts, work.sums)
+        if net.keep[l] < 1:
+            for e in range(m):
+                for k in range(n_in):
+                    work.g[e, xo + k] *= masks[s, e, mo + k]
+    _product(a, xo, 1, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, pitch, m, True, eta, decay, work.starts)
 
 
 @kernel(inner=True)
 def _conv_backward(net, l, work, m):
     """From dC/da_{l+1} in ``work.g``: through the activation, the pooling (every tied maximum of a window takes
-    the window's gradient), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l (unless l is the first).
-
-    dC/dy replaces y in its wide layout, zero wherever no window reaches (the columns past ow, the rows
-    and columns pooling dropped): so that a tap's run of dC/dW += dy x and dC/dx += w dy sees zeros there.
-    """
-    C, H, W, F, fh, fw, ph, pw, oh, ow, qh, qw, stride, run = _conv_shape(net, l)
-    xo, yo, zo, go, wo, bo = net.a_off[l], net.y_off[l], net.z_off[l], net.a_off[l + 1], net.w_off[l], net.b_off[l]
-    for e in range(m):
-        xe, ye, z, g = work.a[e], work.y[e], work.z[e], work.g[e]
-        if l > 0:
-            for i in range(C * H * W):
-                g[xo + i] = 0
-        for f in range(F):
-            yf = yo + f * stride
-            for i in range(qh):
-                for j in range(qw):
-                    q = (f * qh + i) * qw + j
-                    dz = g[go + q] * _slope(net.act[l], np.float64(z[zo + q]), *_limits(z))
-                    work.db[bo + f] += dz
-                    first = yf + i * ph * W + j * pw
-                    top = ye[first]
-                    for u in range(ph):
-                        for v in range(pw):
-                            top = max(top, ye[first + u * W + v])
-                    for u in range(ph):  # the window's gradient at each of its maxima
-                        for v in range(pw):
-                            ye[first + u * W + v] = dz if ye[first + u * W + v] == top else 0.0
-            for i in range(oh):  # nothing reaches the columns past the pooled ones, nor the rows past them
-                for j in range(qw * pw if i < qh * ph else 0, W):
-                    ye[yf + i * W + j] = 0
-            for p in range(oh * W, stride):
-                ye[yf + p] = 0
-            for c in range(C):
-                for u in range(fh):
-                    for v in range(fw):
-                        w_index = wo + ((f * C + c) * fh + fh - 1 - u) * fw + fw - 1 - v
-                        k, xb = splat(net.w[w_index]), xo + (c * H + u) * W + v
-                        total = splat(ye.dtype.type(0))
-                        for p in range(0, run, LANES):
-                            dy = load(ye, yf + p)
-                            total = fma(dy, load(xe, xb + p), total)
-                            if l > 0:
-                                store(g, xb + p, fma(k, dy, load(g, xb + p)))
-                        work.dw[w_index] += sum_block(total)
+    the window's gradient: dC/dy replaces y), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l
+    (unless l is the first)."""
+    C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
+    S, yo, co, zo, go, bo = work.span[l], work.y_off[l], work.cols_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
+    N = ph * pw * S
+    low, high = _limits(work.z)
+    for f in range(F):
+        total = 0.0  # dC/db, summed in float64 as Theano sums float32
+        for e in range(m):
+            for q in range(Q):
+                dz = work.g[e, go + f * Q + q] * _slope(net.act[l], np.float64(work.z[e, zo + f * Q + q]), low, high)
+                work.pool[e * Q + q] = dz
+                total += work.pool[e * Q + q]
+        work.db[bo + f] = total
+        for p in range(m * Q, S):
+            work.pool[p] = 0
+        for p in range(0, S, LANES):  # the window's gradient at each of its maxima
+            top = load(work.y, yo + f * N + p)
+            for s in range(1, ph * pw):
+                top = larger(top, load(work.y, yo + f * N + s * S + p))
+            dz = load(work.pool, p)
+            for s in range(ph * pw):
+                at_ = yo + f * N + s * S + p
+                store(work.y, at_, where_equal(load(work.y, at_), top, dz))
+    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, K, N, work.starts, work.sums)
+    if l > 0:
+        _product(net.w, net.w_off[l], 1, K, work.y, yo, N, work.dcols, 0, N, K, N, F, False, 0.0, 0.0, work.starts)
+        _patches(net, l, work, m, True)
 
 
 @kernel(inner=True)
-def _backward(net, work, Y, start, m, masks, s):
-    """dC/dW and dC/db of the step, summed over its m examples (labels ``Y[start : start + m]``): the softmax's
-    dC/dz = (a - onehot) / m, then every layer down."""
+def _backward(net, work, Y, start, m, masks, s, eta, decay):
+    """The step's gradients, summed over its m examples (labels ``Y[start : start + m]``): the softmax's dC/dz =
+    (a - onehot) / m, then every layer down; a dense layer's weights take their step on the way."""
     L = len(net.kind)
     top, n_out = net.a_off[L], net.dims[L - 1, 1]
     for e in range(m):
         for n in range(n_out):
             work.g[e, top + n] = (work.a[e, top + n] - (1.0 if Y[start + e] == n else 0.0)) / m
-    for i in range(len(work.dw)):
-        work.dw[i] = 0
     for i in range(len(work.db)):
         work.db[i] = 0
     for l in range(L - 1, -1, -1):
         if net.kind[l] == CONV:
             _conv_backward(net, l, work, m)
         else:
-            _dense_backward(net, l, work, m, masks, s)
+            _dense_backward(net, l, work, m, masks, s, eta, decay)
 
 
 @kernel(inner=True)
-def _update(net, work, eta, decay_term):
-    """p -= eta (dC/dp + decay_term p) for the weights (decay_term = lmbda / num_training_batches), p -= eta dC/dp
-    for the biases."""
-    for i in range(len(net.w)):
-        net.w[i] -= eta * (work.dw[i] + decay_term * net.w[i])
+def _update(net, work, eta, decay):
+    """p -= eta (dC/dp + decay p) for the convolutions' weights, p -= eta dC/dp for every bias (the dense layers'
+    weights took theirs in ``_dense_backward``)."""
+    for l in range(len(net.kind)):
+        if net.kind[l] == CONV:
+            for i in range(net.w_off[l], net.w_off[l + 1]):
+                net.w[i] -= eta * (work.dw[i] + decay * net.w[i])
     for i in range(len(net.b)):
         net.b[i] -= eta * work.db[i]
 
@@ -336,14 +429,15 @@ def _update(net, work, eta, decay_term):
 @kernel(nogil=True)
 def convnet_steps(net, X, Y, masks, first, last, m, eta, decay_term, work):
     """SGD steps first .. last-1, step k on the examples k m .. (k + 1) m - 1 of ``X`` and ``Y`` (the book never
-    shuffles), with the dropout masks ``masks[k - first]``."""
+    shuffles), with the dropout masks ``masks[k - first]``; ``decay_term`` = lmbda / num_training_batches."""
+    rate, decay = net.w.dtype.type(eta), net.w.dtype.type(decay_term)
     for k in range(first, last):
         for e in range(m):
             for i in range(X.shape[1]):
                 work.a[e, i] = X[k * m + e, i]
         _forward(net, work, m, masks, k - first, True)
-        _backward(net, work, Y, k * m, m, masks, k - first)
-        _update(net, work, net.w.dtype.type(eta), net.w.dtype.type(decay_term))
+        _backward(net, work, Y, k * m, m, masks, k - first, rate, decay)
+        _update(net, work, rate, decay)
 
 
 @kernel(nogil=True)

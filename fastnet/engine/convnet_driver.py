@@ -7,7 +7,7 @@ from . import convnet
 from .bundles import checked
 from .convnet import CONV, ConvNet, ConvWork
 from .inputs import labels_of
-from .simd import LANES
+from .simd import LANES, TILE_BLOCKS
 
 CHUNK_STEPS = 200  # SGD steps per compiled call (and per draw of dropout masks)
 EVALUATION_ROWS = 100  # inputs per pass through the layers in evaluation
@@ -21,12 +21,24 @@ class ConvNetLayer:
         self.kind, self.act, self.dims, self.keep, self.w, self.b = kind, act, list(dims), float(keep), w, b
 
     def sizes(self):
-        """(input size, output size, pre-pooling size) per example."""
-        if self.kind == CONV:  # the convolution's output is kept wide: rows W long, each filter's in whole blocks
+        """(input size, output size) per example: a dense layer's output padded to whole blocks (its ``pitch``)."""
+        if self.kind == CONV:
             C, H, W, F, fh, fw, ph, pw = self.dims
-            oh, ow = H - fh + 1, W - fw + 1
-            return C * H * W, F * (oh // ph) * (ow // pw), F * (-(-(oh * W) // LANES) * LANES)
-        return self.dims[0], self.dims[1], 0
+            return C * H * W, F * ((H - fh + 1) // ph) * ((W - fw + 1) // pw)
+        return self.dims[0], _whole_blocks(self.dims[1])
+
+    def packed_weights(self, dtype):
+        """The weights as the kernels hold them: a dense layer's rows padded with zeros to whole blocks."""
+        w = np.asarray(self.w, dtype=dtype)
+        if self.kind == CONV:
+            return w.ravel()
+        padded = np.zeros((self.dims[0], _whole_blocks(self.dims[1])), dtype=dtype)
+        padded[:, : self.dims[1]] = w
+        return padded.ravel()
+
+
+def _whole_blocks(n):
+    return -(-n // LANES) * LANES
 
 
 def _offsets(counts):
@@ -39,28 +51,52 @@ def pack_convnet(layers, dtype):
     dims = np.zeros((len(layers), 8), dtype=np.int64)
     for l, layer in enumerate(layers):
         dims[l, : len(layer.dims)] = layer.dims
-    w = np.concatenate([np.asarray(layer.w, dtype=dtype).ravel() for layer in layers])
+        if layer.kind != CONV:
+            dims[l, 2] = _whole_blocks(layer.dims[1])
+    weights = [layer.packed_weights(dtype) for layer in layers]
+    w = np.concatenate(weights)
     b = np.concatenate([np.asarray(layer.b, dtype=dtype).ravel() for layer in layers])
     return checked(ConvNet(
         np.array([layer.kind for layer in layers], dtype=np.int64), np.array([layer.act for layer in layers], dtype=np.int64),
         dims, np.array([layer.keep for layer in layers], dtype=np.float64),
-        w, _offsets([np.size(layer.w) for layer in layers]), b, _offsets([np.size(layer.b) for layer in layers]),
-        _offsets([sizes[0][0]] + [s[1] for s in sizes]), _offsets([s[1] for s in sizes]), _offsets([s[2] for s in sizes]),
+        w, _offsets([len(weights_l) for weights_l in weights]), b, _offsets([np.size(layer.b) for layer in layers]),
+        _offsets([sizes[0][0]] + [s[1] for s in sizes]), _offsets([s[1] for s in sizes]),
         _offsets([s[0] if layer.keep < 1 else 0 for s, layer in zip(sizes, layers)])))
 
 
 def unpack_convnet(net, layers):
     """The parameters of ``net`` back into the ``ConvNetLayer``s' shapes: a list of ``(w, b)``."""
-    return [(net.w[net.w_off[l] : net.w_off[l + 1]].reshape(np.shape(layer.w)).copy(),
-             net.b[net.b_off[l] : net.b_off[l + 1]].reshape(np.shape(layer.b)).copy()) for l, layer in enumerate(layers)]
+    unpacked = []
+    for l, layer in enumerate(layers):
+        w = net.w[net.w_off[l] : net.w_off[l + 1]]
+        if layer.kind != CONV:
+            w = w.reshape(layer.dims[0], -1)[:, : layer.dims[1]]
+        unpacked.append((w.reshape(np.shape(layer.w)).copy(), net.b[net.b_off[l] : net.b_off[l + 1]].reshape(np.shape(layer.b)).copy()))
+    return unpacked
 
 
 def convnet_work(net, rows):
     """``ConvWork`` for ``rows`` examples at a time."""
-    dtype, spare = net.w.dtype, 2 * LANES  # a tap's run may read (or add zeros) a block past a map's end
-    return checked(ConvWork(np.zeros((rows, net.a_off[-1] + spare), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
-                            np.zeros((rows, net.y_off[-1] + spare), dtype), np.zeros((rows, net.a_off[-1] + spare), dtype),
-                            np.zeros_like(net.w), np.zeros_like(net.b)), dtype)
+    dtype, L = net.w.dtype, len(net.kind)
+    F, K, windows, span = (np.zeros(L, np.int64) for _ in range(4))
+    places = [np.zeros(0, np.int64)] * L
+    for l in range(L):
+        if net.kind[l] == CONV:
+            C, H, W, F[l], fh, fw, ph, pw = net.dims[l]
+            qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
+            K[l], windows[l] = C * fh * fw, ph * pw
+            span[l] = -(-(rows * qh * qw) // LANES) * LANES
+            e, i, j = np.meshgrid(np.arange(rows), np.arange(qh), np.arange(qw), indexing="ij")
+            places[l] = (e * net.a_off[-1] + i * ph * W + j * pw).ravel().astype(np.int64)
+    width = windows * span
+    tile = TILE_BLOCKS[dtype.itemsize]
+    return checked(ConvWork(
+        np.zeros((rows, net.a_off[-1]), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
+        np.zeros((rows, net.a_off[-1]), dtype), np.zeros(max(np.sum(F * width), 1), dtype),
+        np.zeros(max(np.sum(K * width), 1), dtype), np.zeros(max([K[l] * width[l] for l in range(1, L)] + [1]), dtype),
+        np.zeros(max(np.max(span), 1), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
+        _offsets(F * width), _offsets(K * width),
+        np.zeros_like(net.w), np.zeros_like(net.b), np.zeros(tile, np.int64), np.zeros(tile * LANES, dtype)), dtype)
 
 
 def train_convnet_epoch(net, X, Y, mini_batch_size, eta, decay_term, masks, work):

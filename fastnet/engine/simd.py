@@ -209,7 +209,33 @@ def _lanewise(operation, name, doc):
 
 
 add = _lanewise("fadd", "add", "``a + b`` lane by lane.")
+sub = _lanewise("fsub", "sub", "``a - b`` lane by lane.")
 mul = _lanewise("fmul", "mul", "``a * b`` lane by lane.")
+
+
+@intrinsic
+def larger(typingctx, a, b):
+    """The larger of ``a`` and ``b`` lane by lane (``b`` where ``a > b`` is false)."""
+    if not (isinstance(a, Block) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], args[1]), args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def where_equal(typingctx, a, b, x):
+    """``x`` in the lanes where ``a == b``, 0 elsewhere."""
+    if not (isinstance(a, Block) and a == b == x):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(builder.fcmp_ordered("==", args[0], args[1]), args[2],
+                              ir.Constant(args[2].type, None))
+
+    return a(a, b, x), codegen
 
 
 @intrinsic
