@@ -193,3 +193,42 @@ def write_idx(path, array, magic):
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
     with gzip.open(path, "wb", compresslevel=1) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, decay):
+    """``convnet._product`` with index loops in float64: the product s of A's and B's strided matrices, then
+    C = s, or C -= eta (s + decay C); returns C's new values as an (M, N) matrix."""
+    s = np.zeros((M, N))
+    for i in range(M):
+        for k in range(K):
+            s[i] += float(A[a0 + i * ars + k * acs]) * B[b0 + k * ldb : b0 + k * ldb + N].astype(np.float64)
+    if not descend:
+        return s
+    old = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)], dtype=np.float64)
+    return old - eta * (s + decay * old)
+
+
+def dots(A, a0, lda, B, b0, ldb, M, N, P):
+    """``convnet._dots`` in float64: the (M, N) matrix of dot products of A's rows with B's rows, P long."""
+    return np.array([[float(np.dot(A[a0 + i * lda : a0 + i * lda + P].astype(np.float64),
+                                   B[b0 + j * ldb : b0 + j * ldb + P].astype(np.float64))) for j in range(N)]
+                     for i in range(M)])
+
+
+def patches(x, fh, fw, ph, pw):
+    """``convnet._patches``: the patch matrix of the maps x (m, C, H, W) for a flipped fh x fw filter, row (c, u, v),
+    column (s_u, s_v, e, i, j) for output position (i ph + s_u, j pw + s_v), only positions pooling keeps."""
+    m, C, H, W = x.shape
+    qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
+    cols = np.zeros((C * fh * fw, ph * pw, m * qh * qw), dtype=x.dtype)
+    for c in range(C):
+        for u in range(fh):
+            for v in range(fw):
+                for su in range(ph):
+                    for sv in range(pw):
+                        for e in range(m):
+                            for i in range(qh):
+                                for j in range(qw):
+                                    h, w = i * ph + su + fh - 1 - u, j * pw + sv + fw - 1 - v
+                                    cols[(c * fh + u) * fw + v, su * pw + sv, (e * qh + i) * qw + j] = x[e, c, h, w]
+    return cols
