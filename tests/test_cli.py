@@ -492,3 +492,33 @@ def test_the_progress_counts_every_epoch_the_experiments_run(chapter, monkeypatc
         scored = [(x.reshape(-1, 1), int(d)) for x, d in zip(images[:10], labels[:10])]
         experiments.chapter_3(training, scored, scored, 0, True, progress)
         assert progress.done == experiments.chapter_3_total(True)
+
+
+def test_book_chapter_6_quick_runs_the_chapters_networks_and_the_ensemble(data_dir, tmp_path, capsys, monkeypatch):
+    import re
+
+    import fastnet.tools.experiments
+
+    monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "cache"))  # the expanded set is built here, not in ~/.cache
+    monkeypatch.setattr(fastnet.tools.experiments, "QUICK_6", (1, 1000, 500))  # --quick itself: 2 epochs, 5,000 images
+    plots = tmp_path / "plots"
+    assert cli.main(["book", "--chapter", "6", "--quick", "--plot", str(plots), "--data", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("The chapter-6 experiments, network3, float32, mini-batch 10, seeds from 0 (--quick: "
+                               "1 epochs on 1,000 training images, scored on 500")
+    assert re.fullmatch(r"11 runs; about (\d+ s|\d+ min \d+ s) on this machine \(timed on each network's first "
+                        r"mini-batches\)", lines[1])
+    table = [line for line in lines if line.startswith("| ")]
+    assert len(table) == 1 + 7 + 1
+    figures = [row.split(" | ")[1] for row in table[1:]]
+    assert figures == [f"{f}% (best of three runs)" for f in ("97.80", "98.78", "99.06", "99.23", "99.37", "99.43", "99.60")] + ["99.67%"]
+    for row in table[1:-1]:
+        measured = re.fullmatch(r"(\d+\.\d\d)% \(validation (\d+\.\d\d)% after epoch 0\)", row.split(" | ")[2])
+        assert measured and all(0 < float(v) <= 100 for v in measured.groups()), row
+    vote = re.fullmatch(r"(\d+\.\d\d)% \((\d+) of (\d+) wrong\)", table[-1].split(" | ")[2])
+    assert vote and float(vote[1]) == pytest.approx(100 * (1 - int(vote[2]) / int(vote[3])), abs=0.005), table[-1]
+    assert table[-1].startswith("| vote of the 5 dropout networks (the first one above, 4 more) |")
+    pictures = sorted(p.name for p in plots.glob("*.png"))
+    assert len(pictures) == 7 + 2 and "filters.png" in pictures and "ensemble-mistakes.png" in pictures
+    assert all((plots / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)

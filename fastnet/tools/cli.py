@@ -6,7 +6,7 @@
                     [--monitor LIST] [--evaluation-data test|validation]
                     [--plot PNG] [--threads N] [--data DIR]
     fastnet evaluate MODEL [--data DIR]
-    fastnet book [--chapter 1|3] [--quick] [--seed N] [--plot DIR] [--data DIR]
+    fastnet book [--chapter 1|3|6] [--quick] [--seed N] [--plot DIR] [--data DIR]
     fastnet bench [--repeats N] [--data DIR]
 
 Without a command it trains, so ``fastnet`` alone is the book's 784-100-10 run. With ``--cost``,
@@ -39,6 +39,7 @@ from .bench import CASES, DTYPES, reader_runs, reader_runs_table, scaling_table
 from .progress import Progress
 
 COMMANDS = ("train", "evaluate", "book", "bench")
+MISTAKES_SHOWN = 60  # the ensemble's mistakes drawn by fastnet book --chapter 6 --plot (the book's had 33)
 MONITORS = ("training-cost", "training-accuracy", "evaluation-cost", "evaluation-accuracy")
 
 
@@ -160,9 +161,10 @@ def book_parser():
         description="Rerun a chapter's experiments and print the book's figure beside the measured one, and "
         "each run's time. Chapter 3's are the runs the book recorded, with its seeds.",
     )
-    parser.add_argument("--chapter", type=int, choices=[1, 3], default=1, help="the chapter (default 1)")
+    parser.add_argument("--chapter", type=int, choices=[1, 3, 6], default=1, help="the chapter (default 1)")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400)")
+                        help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400; chapter 6: 2 epochs "
+                        "on 5,000 training images, scored on 1,000)")
     parser.add_argument("--seed", type=_seed_number, default=None,
                         help="seed of the first run (default: 0 for chapter 1, the book's 12345678 for chapter 3)")
     parser.add_argument("--plot", metavar="DIR", default=None, help="draw each experiment's curves into DIR as PNG files")
@@ -357,6 +359,9 @@ def book(argv):
         print(f"The chapter-1 experiments, mini-batch 10, seeds from {seed}{note}", flush=True)
         progress = Progress(experiments.chapter_1_total(args.quick))
         rows = experiments.chapter_1(training, test, seed, args.quick, progress)
+    elif args.chapter == 6:
+        _book_chapter_6(args)
+        return
     else:
         seed = experiments.BOOK_SEED_CHAPTER_3 if args.seed is None else args.seed
         with _user_file("the MNIST data"):
@@ -379,6 +384,47 @@ def book(argv):
     if args.plot:
         with _user_file("--plot"):
             _plot_rows(rows, Path(args.plot))
+
+
+def _book_chapter_6(args):
+    """``fastnet book --chapter 6``: the estimate, the runs with their book lines kept quiet, the table, plots."""
+    from ..engine import compile_notice
+    from .progress import _duration
+
+    seed = 0 if args.seed is None else args.seed
+    with _user_file("the MNIST data"):
+        training, expanded, validation, test = experiments.chapter_6_data(args.data, args.quick)
+    first, images, scored = experiments.QUICK_6
+    note = (f" (--quick: {first} epochs on {images:,} training images, scored on {scored:,}; the book ran 40 or 60 "
+            "epochs on 50,000 or 250,000)") if args.quick else ""
+    print(f"The chapter-6 experiments, network3, float32, mini-batch 10, seeds from {seed}{note}", flush=True)
+    with compile_notice():
+        seconds = experiments.chapter_6_estimate(training, expanded, validation, args.quick)
+    runs = sum(plan[-1] for plan in experiments.chapter_6_plan(args.quick))
+    print(f"{runs} runs; about {_duration(seconds)} on this machine (timed on each network's first mini-batches)",
+          flush=True)
+    progress = Progress(sum(plan[5] * plan[-1] for plan in experiments.chapter_6_plan(args.quick)))
+    rows, filters, (images_wrong, labels, votes) = experiments.chapter_6(
+        training, expanded, validation, test, seed, args.quick, progress)
+    progress.close()
+    print()
+    print(experiments.table(rows))
+    print()
+    print("Each row is one run (the book reported the best of three); test accuracy at the epoch of best validation")
+    print("accuracy, as the book's network3 prints it. Dropout masks come from NumPy, seeded (docs/chapter6.md).")
+    if args.plot:
+        from .plots import plot_digits, plot_filters
+
+        directory = Path(args.plot)
+        with _user_file("--plot"):
+            _plot_rows(rows, directory)
+            plot_filters(filters, title="the first convolution's 20 filters (ReLU network)",
+                         path=directory / "filters.png")
+            shown = min(len(labels), MISTAKES_SHOWN)
+            plot_digits(images_wrong[:shown], labels[:shown], votes[:shown], path=directory / "ensemble-mistakes.png",
+                        title=f"{'the' if shown == len(labels) else f'{shown} of the'} {len(labels)} test images the "
+                        "ensemble got wrong: true digit (vote)")
+        print(f"Plotted the filters and the ensemble's mistakes to {directory}")
 
 
 def _plot_rows(rows, directory):

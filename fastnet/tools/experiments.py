@@ -10,6 +10,11 @@ overfitting on 1,000 images for 400 epochs with and without L2 regularisation, t
 50,000 images for 30 epochs, and the default against the large weight initialisation (the large
 one trained after the default one in the same run, as the book's script does).
 
+Chapter 6: the chapter's ``network3`` runs with the book's hyper-parameters (mini-batch 10): a fully
+connected network, then one and two convolution-pooling layers, ReLU with L2 regularisation, the
+expanded training set, a second fully connected layer, and the dropout network with two 1,000-wide
+layers, five of which then vote. One run each (the book took the best of three).
+
 Each experiment gives a ``Row``: its name, the book's figure, the measured one, its time, and its
 per-epoch curves for ``fastnet.plots``.
 """
@@ -20,8 +25,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .. import network2
+from .. import engine, mnist_loader, network2, network3
 from ..network import Network
+from ..network3 import ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer
 from .baselines import average_darkness
 
 BOOK_SEED_CHAPTER_3 = 12345678  # the seed of every recorded chapter-3 run
@@ -143,6 +149,123 @@ def chapter_3(training, validation, test, seed, quick, progress):
                             time.perf_counter() - start,
                             {"validation accuracy": [100 * a / len(validation) for a in accuracy]}, book))
     return rows
+
+
+def _chapter_6_layers(kind, m):
+    """The book's chapter-6 networks by name, for mini-batches of ``m`` (its layers drawn now, as the book's)."""
+    conv1 = lambda act: ConvPoolLayer((20, 1, 5, 5), (m, 1, 28, 28), (2, 2), act)  # noqa: E731
+    conv2 = lambda act: ConvPoolLayer((40, 20, 5, 5), (m, 20, 12, 12), (2, 2), act)  # noqa: E731
+    if kind == "fc":
+        return [FullyConnectedLayer(784, 100), SoftmaxLayer(100, 10)]
+    if kind == "conv":
+        return [conv1(network3.sigmoid), FullyConnectedLayer(20 * 12 * 12, 100), SoftmaxLayer(100, 10)]
+    if kind == "conv-conv":
+        return [conv1(network3.sigmoid), conv2(network3.sigmoid), FullyConnectedLayer(640, 100), SoftmaxLayer(100, 10)]
+    if kind == "relu":
+        return [conv1(ReLU), conv2(ReLU), FullyConnectedLayer(640, 100, ReLU), SoftmaxLayer(100, 10)]
+    if kind == "relu-fc-fc":
+        return [conv1(ReLU), conv2(ReLU), FullyConnectedLayer(640, 100, ReLU), FullyConnectedLayer(100, 100, ReLU),
+                SoftmaxLayer(100, 10)]
+    return [conv1(ReLU), conv2(ReLU), FullyConnectedLayer(640, 1000, ReLU, p_dropout=0.5),  # "dropout"
+            FullyConnectedLayer(1000, 1000, ReLU, p_dropout=0.5), SoftmaxLayer(1000, 10, p_dropout=0.5)]
+
+
+CHAPTER_6 = [  # (experiment, network, eta, lmbda, expanded data, epochs, the book's test accuracy in %)
+    ("FC 100 sigmoid, softmax, eta 0.1", "fc", 0.1, 0.0, False, 60, 97.80),
+    ("conv 20x5x5 pool 2, FC 100, sigmoid, eta 0.1", "conv", 0.1, 0.0, False, 60, 98.78),
+    ("conv 20x5x5, conv 40x20x5x5, FC 100, sigmoid, eta 0.1", "conv-conv", 0.1, 0.0, False, 60, 99.06),
+    ("the same in ReLU, eta 0.03, lmbda 0.1", "relu", 0.03, 0.1, False, 60, 99.23),
+    ("the same on the expanded data", "relu", 0.03, 0.1, True, 60, 99.37),
+    ("the same with a second FC 100", "relu-fc-fc", 0.03, 0.1, True, 60, 99.43),
+    ("two conv, FC 1000 x 2 and softmax with dropout 0.5, expanded, eta 0.03", "dropout", 0.03, 0.0, True, 40, 99.60),
+]
+ENSEMBLE = 5  # dropout networks that vote; the book: 99.67%
+BOOK_ENSEMBLE = 99.67
+QUICK_6 = (2, 5000, 1000)  # --quick: epochs per run, training images, validation and test images
+
+
+def chapter_6_data(data, quick):
+    """(training, expanded training, validation, test) as ``load_data_shared`` gives them, cut for ``quick``."""
+    _, images, scored = QUICK_6 if quick else (None, None, None)
+    plain, expanded = network3.load_data_shared(data), network3.load_data_shared(data, expanded=True)[0]
+    cut = lambda pair, n: pair if n is None else tuple(network3.SharedArray(part.get_value()[:n], part.name)  # noqa: E731
+                                                       for part in pair)
+    return cut(plain[0], images), cut(expanded, images), cut(plain[1], scored), cut(plain[2], scored)
+
+
+def chapter_6_plan(quick):
+    """(experiment, network, eta, lmbda, expanded, epochs, book, runs) of every run, the ensemble's included."""
+    plan = []
+    for name, kind, eta, lmbda, expanded, epochs, book in CHAPTER_6:
+        runs = ENSEMBLE if kind == "dropout" else 1
+        plan.append((name, kind, eta, lmbda, expanded, QUICK_6[0] if quick else epochs, book, runs))
+    return plan
+
+
+def chapter_6_estimate(training, expanded, validation, quick, m=10, steps=50):
+    """Seconds the chapter-6 runs should take here: each network's first ``steps`` mini-batches and an
+    evaluation of 500 images timed after its kernels are ready, scaled to the runs' epochs."""
+    X = training[0].get_value(borrow=True)[: steps * m]
+    Y = training[1].get_value(borrow=True)[: steps * m].astype(np.int64)
+    per_step, per_image = {}, {}
+    for name, kind, eta, lmbda, _, epochs, _, runs in chapter_6_plan(quick):
+        if kind not in per_step:
+            state = np.random.get_state()
+            specs = [layer._spec() for layer in _chapter_6_layers(kind, m)]
+            np.random.set_state(state)  # the estimate draws nothing that the runs will
+            net = engine.pack_convnet(specs, np.float32)
+            work = engine.convnet_work(net, m)
+            masks = engine.convnet_dropout_masks(net, m, np.random.default_rng(0))
+            engine.prepare_convnet(net, X, Y, m, masks, work)
+            start = time.perf_counter()
+            engine.train_convnet_steps(net, X, Y, m, 0, len(Y) // m, eta, 0.0, masks, work)
+            per_step[kind] = (time.perf_counter() - start) / (len(Y) // m)
+            start = time.perf_counter()
+            engine.convnet_predictions(net, X[:500])
+            per_image[kind] = (time.perf_counter() - start) / 500
+    total = 0.0
+    for name, kind, eta, lmbda, is_expanded, epochs, _, runs in chapter_6_plan(quick):
+        n = network3.size(expanded if is_expanded else training)
+        total += runs * epochs * (n // m * per_step[kind] + 2 * network3.size(validation) * per_image[kind])
+    return total
+
+
+def chapter_6(training, expanded, validation, test, seed, quick, progress):
+    """Rerun chapter 6's experiments (``chapter_6_data``'s sets): returns the rows, the first convolution's
+    filters of the ReLU network and the ensemble's mistakes ``(images, labels, votes)``."""
+    rows, filters, ensemble, voters_seconds = [], None, [], 0.0
+    for name, kind, eta, lmbda, is_expanded, epochs, book, runs in chapter_6_plan(quick):
+        data = expanded if is_expanded else training
+        for run in range(runs):
+            label = name if runs == 1 else f"{name}, net {run + 1} of {runs}"
+            progress.begin(label, epochs)
+            start, curve = time.perf_counter(), []
+
+            def log(line):
+                progress.epoch_log(line)
+                if line.startswith("Epoch "):  # "Epoch 3: validation accuracy 98.52%"
+                    curve.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
+
+            np.random.seed(seed + run)
+            net = network3.Network(_chapter_6_layers(kind, 10), 10)
+            best, iteration, accuracy = net.SGD(data, epochs, 10, eta, validation, test, lmbda=lmbda, log=log)
+            if run == 0:
+                measured = (f"{100 * accuracy:.2f}% (validation {100 * best:.2f}% after epoch "
+                            f"{(iteration + 1) // (network3.size(data) // 10) - 1})")
+                rows.append(Row(f"{name}, {epochs} epochs", f"{book:.2f}% (best of three runs)", measured,
+                                time.perf_counter() - start, {"validation accuracy": curve}, book))
+            else:
+                voters_seconds += time.perf_counter() - start
+            if kind == "relu" and filters is None:
+                filters = net.layers[0].w.get_value()
+            if kind == "dropout":
+                ensemble.append(net)
+    accuracy, errors, votes = network3.vote(ensemble, test)
+    rows.append(Row(f"vote of the {len(ensemble)} dropout networks (the first one above, {len(ensemble) - 1} more)",
+                    f"{BOOK_ENSEMBLE:.2f}%", f"{100 * accuracy:.2f}% ({len(errors)} of {network3.size(test):,} wrong)",
+                    voters_seconds, {}, BOOK_ENSEMBLE))
+    images = test[0].get_value()[errors]
+    return rows, filters, (images, test[1].get_value()[errors], np.array(votes))
 
 
 def table(rows):

@@ -72,3 +72,44 @@ def plot_history(curves, *, total=None, percent=False, book=None, title=None, pa
     if path is not None:
         figure.savefig(path, format="png")
     return figure
+
+
+def plot_filters(weights, *, title=None, path=None):
+    """Draw a convolutional layer's filters ``(filters, maps, fh, fw)`` (each filter's first map) as small grey
+    images in a row of grids, dark for large weights as the book's figure, and return the figure."""
+    figure = _figure()
+    count = len(weights)
+    columns = min(count, 10)
+    rows = -(-count // columns)
+    figure.set_size_inches(columns * 0.7 + 0.4, rows * 0.7 + (0.5 if title else 0.2))
+    for i, w in enumerate(weights):
+        axis = figure.add_subplot(rows, columns, i + 1)
+        axis.imshow(w[0], cmap="Greys", interpolation="nearest")
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if title:
+        figure.suptitle(title, fontsize="medium")
+    if path is not None:
+        figure.savefig(path, format="png")
+    return figure
+
+
+def plot_digits(images, labels, guesses, *, title=None, path=None):
+    """Draw 28 x 28 images (rows of 784 values) with their true label and the guess above each, and return the
+    figure (for example a network's mistakes, as the book shows its ensemble's)."""
+    figure = _figure()
+    count = max(len(images), 1)
+    columns = min(count, 12)
+    rows = -(-count // columns)
+    figure.set_size_inches(columns * 0.9 + 0.3, rows * 1.05 + (0.5 if title else 0.2))
+    for i, (image, label, guess) in enumerate(zip(images, labels, guesses)):
+        axis = figure.add_subplot(rows, columns, i + 1)
+        axis.imshow(image.reshape(28, 28), cmap="Greys", interpolation="nearest")
+        axis.set_title(f"{label} ({guess})", fontsize="small")
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if title:
+        figure.suptitle(title, fontsize="medium")
+    if path is not None:
+        figure.savefig(path, format="png")
+    return figure
