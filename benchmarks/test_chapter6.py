@@ -34,9 +34,7 @@ def test_network3_epoch(benchmark, record, mnist_arrays, name, dtype):
     X, y = mnist_arrays
     X, y = np.ascontiguousarray(X[: STEPS * M], dtype=dtype), y[: STEPS * M].astype(np.int64)
     packed = engine.pack_convnet([layer._spec() for layer in net.layers], net.dtype)
-    work = engine.convnet_work(packed, M)
-    masks = engine.convnet_dropout_masks(packed, M, np.random.default_rng(0))
-    engine.prepare_convnet(packed, X, y, M, masks, work)
-    benchmark.pedantic(engine.train_convnet_epoch, args=(packed, X, y, M, 0.03, lmbda / EPOCH_STEPS, masks, work),
-                       rounds=3, warmup_rounds=1)
+    run = engine.ConvNetRun(packed, M, engine.convnet_dropout_masks(packed, M, np.random.default_rng(0)))
+    run.prepare(X, y)
+    benchmark.pedantic(run.epoch, args=(X, y, 0.03, lmbda / EPOCH_STEPS), rounds=3, warmup_rounds=1)
     record(f"chapter 6, {name}", f"fastnet network3 {dtype}", benchmark, scale=EPOCH_STEPS / STEPS)

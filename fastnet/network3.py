@@ -250,12 +250,12 @@ class Network:
         specs = [layer._spec() for layer in self.layers]
         with compile_notice():
             net = engine.pack_convnet(specs, self.dtype)
-            work = engine.convnet_work(net, mini_batch_size)
-            masks = engine.convnet_dropout_masks(net, mini_batch_size, self._dropout_rng)
+            run = engine.ConvNetRun(net, mini_batch_size, engine.convnet_dropout_masks(net, mini_batch_size,
+                                                                                        self._dropout_rng))
             X = np.ascontiguousarray(X, dtype=self.dtype)
             if not np.all(np.isfinite(X)):
                 raise validation.BadValue(f"SGD: training_data inputs overflow {self.dtype} (too large to train on)")
-            engine.prepare_convnet(net, X, Y, mini_batch_size, masks, work)
+            run.prepare(X, Y)
         best, best_iteration, test_accuracy = 0.0, 0, 0.0
         try:
             for epoch in range(epochs):
@@ -265,8 +265,7 @@ class Network:
                 for start, end in zip(bounds, bounds[1:]):
                     if start in lines:  # said as the mini-batch it names starts, as the book's loop says it
                         log(f"Training mini-batch number {start}")
-                    engine.train_convnet_steps(net, X, Y, mini_batch_size, start - first, end - first, eta,
-                                               lmbda / num_training_batches, masks, work)
+                    run.steps(X, Y, start - first, end - first, eta, lmbda / num_training_batches)
                 validation_accuracy = self._accuracy(net, scored["validation_data"])
                 log(f"Epoch {epoch}: validation accuracy {validation_accuracy:.2%}")
                 if validation_accuracy >= best:

@@ -23,6 +23,7 @@ CONV_CASES = [  # (maps, height, width, filters, fh, fw, ph, pw, m)
 ]
 ACTS = {kernels.LINEAR: r3.linear, kernels.RELU: r3.ReLU, kernels.SIGMOID: r3.sigmoid, kernels.TANH: r3.tanh}
 TOLERANCE = {np.float64: 1e-12, np.float32: 3e-5}
+ONE = (0, 1)  # a step's only share (test_network3 runs the step on two threads)
 
 
 def tile_rows(dtype):
@@ -43,7 +44,7 @@ def test_product_matches_its_twin(dtype, rows, N, K, transposed, descend):
     C = rng.standard_normal(c0 + M * ldc).astype(dtype)
     want = naive.product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, 0.25, 0.01)
     before = C.copy()
-    run_kernel(kernels._product, A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, 0.25, 0.01,
+    run_kernel(kernels._product, A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, 0, N, K, descend, 0.25, 0.01,
                np.zeros(tile_rows(dtype), np.int64))
     got = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)])
     np.testing.assert_allclose(got, want, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * K)
@@ -61,7 +62,7 @@ def test_product_gives_equal_columns_of_B_bitwise_equal_sums():
     B = rng.standard_normal((K, N)).astype(np.float32)
     B[:, 7] = B[:, 40]
     C = np.zeros(M * N, np.float32)
-    run_kernel(kernels._product, A, 0, K, 1, B.ravel(), 0, N, C, 0, N, M, N, K, False, 0.0, 0.0,
+    run_kernel(kernels._product, A, 0, K, 1, B.ravel(), 0, N, C, 0, N, M, 0, N, K, False, 0.0, 0.0,
                np.zeros(tile_rows(np.float32), np.int64))
     C = C.reshape(M, N)
     assert np.array_equal(C[:, 7], C[:, 40]) and not np.array_equal(C[:, 7], C[:, 8])
@@ -74,7 +75,7 @@ def test_dots_match_their_twin(dtype, M, N, P):
     a0, lda, b0, ldb, c0, ldc = 2, P + 3, 1, P + LANES, 4, N + 2
     A, B = rng.standard_normal(a0 + M * lda + LANES).astype(dtype), rng.standard_normal(b0 + N * ldb).astype(dtype)
     C = np.full(c0 + M * ldc, 7.0, dtype)
-    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, N, P, np.zeros(tile_rows(dtype), np.int64),
+    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, 0, N, P, np.zeros(tile_rows(dtype), np.int64),
                np.zeros(tile_rows(dtype) * LANES, dtype))
     got = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)])
     np.testing.assert_allclose(got, naive.dots(A, a0, lda, B, b0, ldb, M, N, P), rtol=TOLERANCE[dtype],
@@ -110,7 +111,7 @@ def test_patches_match_their_twin_and_gather_back(case, gather):
     want = naive.patches(x, fh, fw, ph, pw)
     K, S = C * fh * fw, work.span[l]
     if not gather:
-        run_kernel(kernels._patches, net, l, work, m, False)
+        run_kernel(kernels._patches, net, l, work, m, False, ONE)
         cols = work.cols[work.cols_off[l] : work.cols_off[l + 1]].reshape(K, ph * pw, S)
         assert np.array_equal(cols[:, :, : want.shape[2]], want)
         assert not np.any(cols[:, :, want.shape[2] :])
@@ -118,7 +119,7 @@ def test_patches_match_their_twin_and_gather_back(case, gather):
     d = rng.standard_normal(want.shape)
     work.dcols[: K * ph * pw * S].reshape(K, ph * pw, S)[:, :, : d.shape[2]] = d
     work.g[:m, net.a_off[l] : net.a_off[l] + x[0].size] = 99.0  # gathering starts from zero
-    run_kernel(kernels._patches, net, l, work, m, True)
+    run_kernel(kernels._patches, net, l, work, m, True, ONE)
     # the gather is the patches' adjoint: <cols(x'), d> = <x', gathered(d)> for every x'
     probe = rng.standard_normal(x.shape)
     got = work.g[:m, net.a_off[l] : net.a_off[l] + x[0].size].reshape(x.shape)
@@ -132,7 +133,7 @@ def test_convolution_pooling_and_activation_forward_match_the_reference(dtype, c
     rng = np.random.default_rng(sum(case) + act)
     m = case[-1]
     net, work, l, x, w, b = conv_net(case, act, dtype, rng)
-    run_kernel(kernels._conv_forward, net, l, work, m)
+    run_kernel(kernels._conv_forward, net, l, work, m, ONE)
     z = r3.max_pool(r3.conv2d_valid(x.astype(np.float64), w.astype(np.float64)), case[6:8]) + b[None, :, None, None]
     got_z = work.z[:m, : z[0].size].reshape(z.shape)
     np.testing.assert_allclose(got_z, z, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
@@ -148,11 +149,11 @@ def test_convolution_and_pooling_backward_match_the_reference_ties_included(case
     rng = np.random.default_rng(sum(case) + tied)
     C, H, W, F, fh, fw, ph, pw, m = case
     net, work, l, x, w, b = conv_net(case, kernels.RELU, np.float64, rng, tied=tied, second=True)
-    run_kernel(kernels._conv_forward, net, l, work, m)
+    run_kernel(kernels._conv_forward, net, l, work, m, ONE)
     g = rng.standard_normal((m, net.a_off[3] - net.a_off[2]))
     work.g[:m, net.a_off[2] : net.a_off[3]] = g
     work.db[:] = 0
-    run_kernel(kernels._conv_backward, net, l, work, m)
+    run_kernel(kernels._conv_backward, net, l, work, m, ONE)
     y = r3.conv2d_valid(x, w)
     pooled = r3.max_pool(y, (ph, pw))
     z = pooled + b[None, :, None, None]
@@ -188,8 +189,8 @@ def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n
     for training in (False, True):
         work.a[:m, :n_in] = x
         for l in range(2):
-            run_kernel(kernels._dense_forward, net, l, work, m, masks, 0, training)
-        run_kernel(kernels._softmax, net, 1, work, m)
+            run_kernel(kernels._dense_forward, net, l, work, m, masks, 0, training, ONE)
+        run_kernel(kernels._softmax, net, 1, work, m, ONE)
         if training:
             hidden = r3.sigmoid.f((mask_in * x).astype(np.float64) @ W + B)
             out = r3.softmax((mask_top * hidden) @ W2 + B2)
@@ -202,7 +203,7 @@ def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n
         np.testing.assert_allclose(work.a[:m, net.a_off[1] : net.a_off[1] + n_out], hidden, rtol=tolerance, atol=tolerance)
     labels = rng.integers(0, 4, m)
     work.db[:] = 0
-    run_kernel(kernels._backward, net, work, labels, 0, m, masks, 0, dtype(eta), dtype(decay))
+    run_kernel(kernels._backward, net, work, labels, 0, m, masks, 0, dtype(eta), dtype(decay), ONE)
     dz2 = (out - np.eye(4)[labels]) / m
     dz1 = (dz2 @ W2.T) * mask_top * hidden * (1 - hidden)  # hidden: masked, so 0 wherever the mask is
     (W_new, _), (W2_new, _) = unpack_convnet(net, layers)

@@ -216,3 +216,23 @@ def test_sets_too_small_to_score_and_odd_layers_are_refused(data):
     lines = []
     net.SGD((training[0][:100], training[1][:100]), 1, M, 0.1, validation, log=lines.append)
     assert lines[-1].startswith("Best validation accuracy of ")  # no test data: no test accuracy made up
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_thread_count_computes_the_same_numbers(data, monkeypatch, dtype):
+    """A step's phases are shared out among threads, each number computed by one of them in the same order:
+    two threads (even on a machine with one core) and three train bit for bit as one."""
+    training, validation, _ = data
+    small = (training[0][:600], training[1][:600])
+    runs = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("NUMBA_NUM_THREADS", threads)  # fastnet's own count (numba's pool is not involved)
+        np.random.seed(4)
+        net = Network(two_conv(network3.ReLU, 0.5), M, dtype=dtype)
+        lines = []
+        net.SGD(small, 2, M, 0.03, validation, lmbda=0.1, log=lines.append)
+        runs.append(([p.get_value() for p in net.params], lines))
+    np.random.seed(4)
+    untrained = [p.get_value() for p in Network(two_conv(network3.ReLU, 0.5), M, dtype=dtype).params]
+    assert not same_arrays(runs[0][0], untrained)  # it trained
+    assert all(same_arrays(runs[0][0], run[0]) and runs[0][1] == run[1] for run in runs[1:])

@@ -16,8 +16,8 @@ modules underneath are the engine's own:
 
 from .activation import sigmoid, sigmoid_prime
 from .convnet import CONV, DENSE, LINEAR, RELU, SIGMOID, SIGMOID_LIMITS, SOFTMAX, TANH
-from .convnet_driver import (ConvNetLayer, convnet_dropout_masks, convnet_predictions, convnet_work, pack_convnet,
-                             prepare_convnet, train_convnet_epoch, train_convnet_steps, unpack_convnet)
+from .convnet_driver import (ConvNetLayer, ConvNetRun, convnet_dropout_masks, convnet_predictions, convnet_work,
+                             pack_convnet, unpack_convnet)
 from .driver import Training, count_correct, one_step, outputs, prepare_outputs, warm_up
 from .inputs import DataSet, data_set, labels_of, one_hot_targets, sparse_rows
 from .jit import COMPILE_NOTICE, compile_notice
@@ -32,6 +32,6 @@ __all__ = [
     "CROSS_ENTROPY", "QUADRATIC", "Step",
     "Params", "pack", "unpack",
     "CONV", "DENSE", "SOFTMAX", "LINEAR", "RELU", "SIGMOID", "TANH", "SIGMOID_LIMITS",
-    "ConvNetLayer", "convnet_dropout_masks", "convnet_predictions", "convnet_work", "pack_convnet", "prepare_convnet",
-    "train_convnet_epoch", "train_convnet_steps", "unpack_convnet",
+    "ConvNetLayer", "ConvNetRun", "convnet_dropout_masks", "convnet_predictions", "convnet_work", "pack_convnet",
+    "unpack_convnet",
 ]

@@ -44,6 +44,7 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
+from .threads import barrier
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, repeat, splat, spread, store, store_each,
                    sub, where_equal)
 from .simd import total as sum_block
@@ -80,17 +81,18 @@ class ConvNet(NamedTuple):
 
 
 @declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
-         dcols=Array(FLOAT, 1), pool=Array(FLOAT, 1), span=Array("int64", 1), places=Array("int64", 1),
+         dcols=Array(FLOAT, 1), pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1),
          places_off=Array("int64", 1), y_off=Array("int64", 1),
-         cols_off=Array("int64", 1), dw=Array(FLOAT, 1), db=Array(FLOAT, 1), starts=Array("int64", 1),
-         sums=Array(FLOAT, 1))
+         cols_off=Array("int64", 1), dw=Array(FLOAT, 1), db=Array(FLOAT, 1), starts=Array("int64", 2),
+         sums=Array(FLOAT, 2), sync=Array("int64", 1), turns=Array("int64", 1))
 class ConvWork(NamedTuple):
     """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
     gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
     ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
     their columns read an input map, ``_patches``), ``dcols`` room for one
-    layer's dC/dcols, ``pool`` for one filter's pooled values; the step's dC/dW of the convolutions and
-    dC/db; scratch for a tile's row starts and its blocks' sums."""
+    layer's dC/dcols; the step's dC/dW of the convolutions and dC/db; per share (thread) of a step,
+    room for one filter's pooled values, a tile's row starts and its blocks' sums, and its count of
+    meetings (``turns[8 t]``); ``sync`` for the meetings (``threads.barrier``)."""
 
     a: np.ndarray
     z: np.ndarray
@@ -108,6 +110,8 @@ class ConvWork(NamedTuple):
     db: np.ndarray
     starts: np.ndarray
     sums: np.ndarray
+    sync: np.ndarray
+    turns: np.ndarray
 
 
 @kernel(inner=True)
@@ -153,8 +157,31 @@ def _tile(x):
 
 
 @kernel(inner=True)
-def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, decay, starts):
-    """For i < M and the N columns (whole blocks) j: s_ij = sum over k < K of A[a0 + i ars + k acs] B[b0 + k ldb + j];
+def _part(n, share):
+    """Share (t, parts)'s part [first, last) of n things."""
+    t, parts = share
+    return n * t // parts, n * (t + 1) // parts
+
+
+@kernel(inner=True)
+def _blocks_part(n, share):
+    """Share (t, parts)'s part of n columns (whole blocks), in whole blocks."""
+    first, last = _part(n // LANES, share)
+    return first * LANES, last * LANES
+
+
+@kernel(inner=True)
+def _meet(work, share):
+    """Wait until every share of the step has come this far (nothing to wait for with one share)."""
+    t, parts = share
+    if parts > 1:
+        work.turns[8 * t] += 1
+        barrier(work.sync, parts, work.turns[8 * t])
+
+
+@kernel(inner=True)
+def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend, eta, decay, starts):
+    """For i < M and the columns first <= j < last (whole blocks): s_ij = sum over k < K of A[a0 + i ars + k acs] B[b0 + k ldb + j];
     then C[c0 + i ldc + j] = s_ij, or, to ``descend``, C -= eta (s_ij + decay C).
 
     E rows of C at a time, one block: their sums stay in registers while k runs, each block of B
@@ -164,11 +191,11 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, dec
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros, rate, shrink = repeat(zero), repeat(splat(C.dtype.type(eta))), repeat(splat(C.dtype.type(decay)))
     whole = M - M % size
-    for columns in range(0, N, PRODUCT_COLUMNS):  # a band of B's columns stays in the L2 cache for every tile
+    for columns in range(first, last, PRODUCT_COLUMNS):  # a band of B's columns stays in the L2 cache for every tile
         for i in range(0, whole, size):
             for q in range(size):
                 starts[q] = a0 + (i + q) * ars
-            for j in range(columns, min(N, columns + PRODUCT_COLUMNS), LANES):
+            for j in range(columns, min(last, columns + PRODUCT_COLUMNS), LANES):
                 acc = zeros
                 for k in range(K):
                     acc = fma(spread(A, starts, k * acs), repeat(load(B, b0 + k * ldb + j)), acc)
@@ -178,7 +205,7 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, dec
                     acc = sub(old, mul(rate, add(acc, mul(shrink, old))))
                 store_each(C, at_, ldc, acc)
     for i in range(whole, M):  # the rows left over, one at a time
-        for j in range(0, N, LANES):
+        for j in range(first, last, LANES):
             one = zero
             for k in range(K):
                 one = fma(splat(A[a0 + i * ars + k * acs]), load(B, b0 + k * ldb + j), one)
@@ -190,8 +217,9 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, eta, dec
 
 
 @kernel(inner=True)
-def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, N, P, starts, sums):
-    """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M, j < N.
+def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, starts, sums):
+    """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M and
+    first <= j < last.
 
     E rows of A at a time: their partial sums of one row of B stay in registers as blocks, which
     are added up (``total``) at the end.
@@ -200,7 +228,7 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, N, P, starts, sums):
     zeros = repeat(zero)
     whole = M - M % size
     for i in range(0, whole, size):
-        for j in range(N):
+        for j in range(first, last):
             acc = zeros
             for p in range(0, P, LANES):
                 acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
@@ -208,7 +236,7 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, N, P, starts, sums):
             for q in range(size):
                 C[c0 + (i + q) * ldc + j] = sum_block(load(sums, q * LANES))
     for i in range(whole, M):
-        for j in range(N):
+        for j in range(first, last):
             one = zero
             for p in range(0, P, LANES):
                 one = fma(load(A, a0 + i * lda + p), load(B, b0 + j * ldb + p), one)
@@ -226,10 +254,11 @@ def _conv_shape(net, l):
 
 
 @kernel(inner=True)
-def _patches(net, l, work, m, gather):
+def _patches(net, l, work, m, gather, share):
     """Layer l's patches for the m examples: cols[(c, u, v), (s, e, i, j)] = x_e[c, i ph + s_u + fh-1-u,
     j pw + s_v + fw-1-v], the filter flipped as in Theano's ``conv2d``; or, to ``gather`` them back, dC/dx_e at
-    those places = the sum of dC/dcols there (dC/dx_e zero first).
+    those places = the sum of dC/dcols there (dC/dx_e zero first). The share's part of the rows (c, u, v),
+    to gather: of the maps c.
 
     A column is an output position (i ph + s_u, j pw + s_v) of a window s = (s_u, s_v) of the pooling: the
     columns of one s form a run of ``span[l]`` (whole blocks: the m examples' pooled maps, then zeros), so
@@ -240,67 +269,76 @@ def _patches(net, l, work, m, gather):
     S, xo, places = work.span[l], net.a_off[l], work.places[work.places_off[l] : work.places_off[l + 1]]
     N = ph * pw * S
     x, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
+    first, last = _part(C, share) if gather else _part(K, share)
     if gather:
         for e in range(m):
-            for i in range(C * H * W):
+            for i in range(first * H * W, last * H * W):
                 work.g[e, xo + i] = 0
-    for c in range(C):
-        for u in range(fh):
-            for v in range(fw):
-                row = ((c * fh + u) * fw + v) * N
-                for su in range(ph):
-                    for sv in range(pw):
-                        column = row + (su * pw + sv) * S
-                        source = xo + (c * H + su + fh - 1 - u) * W + sv + fw - 1 - v
-                        if gather:
-                            for t in range(m * Q):
-                                g[source + at(places, t)] += at(work.dcols, column + t)
-                        else:
-                            target = work.cols_off[l] + column
-                            for t in range(m * Q):
-                                work.cols[target + t] = at(x, source + at(places, t))
+        first, last = first * fh * fw, last * fh * fw
+    for row in range(first, last):
+        c, u, v = row // (fh * fw), row // fw % fh, row % fw
+        for su in range(ph):
+            for sv in range(pw):
+                column = row * N + (su * pw + sv) * S
+                source = xo + (c * H + su + fh - 1 - u) * W + sv + fw - 1 - v
+                if gather:
+                    for t in range(m * Q):
+                        g[source + at(places, t)] += at(work.dcols, column + t)
+                else:
+                    target = work.cols_off[l] + column
+                    for t in range(m * Q):
+                        work.cols[target + t] = at(x, source + at(places, t))
 
 
 @kernel(inner=True)
-def _conv_forward(net, l, work, m):
+def _conv_forward(net, l, work, m, share):
     """y = W cols (every filter's outputs for the m examples); z = the maximum of each pooling window plus the
-    filter's bias, a_{l+1} = f(z)."""
+    filter's bias, a_{l+1} = f(z). Each phase in shares: rows of the patches, columns of y, filters."""
     C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
     S, yo, zo, ao, bo = work.span[l], work.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
     N = ph * pw * S
-    _patches(net, l, work, m, False)
-    _product(net.w, net.w_off[l], K, 1, work.cols, work.cols_off[l], N, work.y, yo, N, F, N, K, False, 0.0, 0.0,
-             work.starts)
+    _patches(net, l, work, m, False, share)
+    _meet(work, share)
+    first, last = _blocks_part(N, share)
+    _product(net.w, net.w_off[l], K, 1, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, False, 0.0,
+             0.0, work.starts[share[0]])
+    _meet(work, share)
     low, high = _limits(work.z)
-    for f in range(F):
+    pool = work.pool[share[0]]
+    first, last = _part(F, share)
+    for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
             top = load(work.y, yo + f * N + p)
             for s in range(1, ph * pw):
                 top = larger(top, load(work.y, yo + f * N + s * S + p))
-            store(work.pool, p, add(top, bias))
+            store(pool, p, add(top, bias))
         for e in range(m):
             for q in range(Q):
-                z = work.pool[e * Q + q]
+                z = pool[e * Q + q]
                 work.z[e, zo + f * Q + q] = z
                 work.a[e, ao + f * Q + q] = _activation(net.act[l], np.float64(z), low, high)
 
 
 @kernel(inner=True)
-def _dense_forward(net, l, work, m, masks, s, training):
+def _dense_forward(net, l, work, m, masks, s, training, share):
     """z = (mask a_l) W_l + b_l in training, (1 - p) (a_l W_l) + b_l in evaluation; a_{l+1} = f(z) (softmax:
     ``_softmax``). In training the mask multiplies a_l where it lies, for the backward pass to reuse."""
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, bo, mo = net.a_off[l], net.z_off[l], net.b_off[l], net.mask_off[l]
+    e0, e1 = _part(m, share)
     if training and net.keep[l] < 1:
-        for e in range(m):
+        for e in range(e0, e1):
             for k in range(n_in):
                 work.a[e, xo + k] *= masks[s, e, mo + k]
+        _meet(work, share)
     a, z = work.a.reshape(work.a.size), work.z.reshape(work.z.size)
-    _product(a, xo, work.a.shape[1], 1, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, pitch, n_in, False,
-             0.0, 0.0, work.starts)
+    first, last = _blocks_part(pitch, share)
+    _product(a, xo, work.a.shape[1], 1, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, first, last, n_in,
+             False, 0.0, 0.0, work.starts[share[0]])
+    _meet(work, share)
     keep = work.z.dtype.type(net.keep[l])
-    for e in range(m):
+    for e in range(e0, e1):
         for n in range(n_out):
             product = work.z[e, zo + n] if training or net.keep[l] == 1 else keep * work.z[e, zo + n]  # rounded
             work.z[e, zo + n] = product + net.b[bo + n]
@@ -310,10 +348,11 @@ def _dense_forward(net, l, work, m, masks, s, training):
 
 
 @kernel(inner=True)
-def _softmax(net, l, work, m):
-    """a_{l+1} = softmax(z), exp(z - max z) / sum, as Theano's, for each example e < m."""
+def _softmax(net, l, work, m, share):
+    """a_{l+1} = softmax(z), exp(z - max z) / sum, as Theano's, for the share's part of the m examples."""
     n_out, zo, ao = net.dims[l, 1], net.z_off[l], net.a_off[l + 1]
-    for e in range(m):
+    first, last = _part(m, share)
+    for e in range(first, last):
         z, a = work.z[e], work.a[e]
         top = z[zo]
         for n in range(1, n_out):
@@ -327,44 +366,52 @@ def _softmax(net, l, work, m):
 
 
 @kernel(inner=True)
-def _forward(net, work, m, masks, s, training):
+def _forward(net, work, m, masks, s, training, share):
     """Every layer for the m examples whose inputs are in ``work.a``'s first columns."""
     for l in range(len(net.kind)):
         if net.kind[l] == CONV:
-            _conv_forward(net, l, work, m)
+            _conv_forward(net, l, work, m, share)
         else:
-            _dense_forward(net, l, work, m, masks, s, training)
+            _dense_forward(net, l, work, m, masks, s, training, share)
             if net.kind[l] == SOFTMAX:
-                _softmax(net, l, work, m)
+                _softmax(net, l, work, m, share)
+        _meet(work, share)
 
 
 @kernel(inner=True)
-def _dense_backward(net, l, work, m, masks, s, eta, decay):
+def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/db_l, dC/da_l (unless l is the first), and W_l -= eta
     (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass."""
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
-    for e in range(m):
-        z, g = work.z[e], work.g[e]
-        for n in range(n_out):
+    low, high = _limits(work.z)
+    first, last = _part(pitch, share)
+    for n in range(first, last):
+        for e in range(m):
+            if n >= n_out:
+                work.g[e, go + n] = 0
+                continue
             if net.kind[l] == DENSE:
-                g[go + n] *= _slope(net.act[l], np.float64(z[zo + n]), *_limits(z))
-            work.db[bo + n] += g[go + n]
-        for n in range(n_out, pitch):
-            g[go + n] = 0
+                work.g[e, go + n] *= _slope(net.act[l], np.float64(work.z[e, zo + n]), low, high)
+            work.db[bo + n] += work.g[e, go + n]
+    _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
-    ga, gg = work.a.shape[1], work.g.shape[1]
+    ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
     if l > 0:
-        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, n_in, pitch, work.starts, work.sums)
+        first, last = _part(n_in, share)
+        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.starts[t], work.sums[t])
         if net.keep[l] < 1:
             for e in range(m):
-                for k in range(n_in):
+                for k in range(first, last):
                     work.g[e, xo + k] *= masks[s, e, mo + k]
-    _product(a, xo, 1, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, pitch, m, True, eta, decay, work.starts)
+        _meet(work, share)  # every share's dC/da_l from W_l before any share steps W_l
+    first, last = _blocks_part(pitch, share)
+    _product(a, xo, 1, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, first, last, m, True, eta, decay,
+             work.starts[t])
 
 
 @kernel(inner=True)
-def _conv_backward(net, l, work, m):
+def _conv_backward(net, l, work, m, share):
     """From dC/da_{l+1} in ``work.g``: through the activation, the pooling (every tied maximum of a window takes
     the window's gradient: dC/dy replaces y), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l
     (unless l is the first)."""
@@ -372,72 +419,93 @@ def _conv_backward(net, l, work, m):
     S, yo, co, zo, go, bo = work.span[l], work.y_off[l], work.cols_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
     N = ph * pw * S
     low, high = _limits(work.z)
-    for f in range(F):
+    t = share[0]
+    pool = work.pool[t]
+    first, last = _part(F, share)
+    for f in range(first, last):
         total = 0.0  # dC/db, summed in float64 as Theano sums float32
         for e in range(m):
             for q in range(Q):
                 dz = work.g[e, go + f * Q + q] * _slope(net.act[l], np.float64(work.z[e, zo + f * Q + q]), low, high)
-                work.pool[e * Q + q] = dz
-                total += work.pool[e * Q + q]
+                pool[e * Q + q] = dz
+                total += pool[e * Q + q]
         work.db[bo + f] = total
         for p in range(m * Q, S):
-            work.pool[p] = 0
+            pool[p] = 0
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima
             top = load(work.y, yo + f * N + p)
             for s in range(1, ph * pw):
                 top = larger(top, load(work.y, yo + f * N + s * S + p))
-            dz = load(work.pool, p)
+            dz = load(pool, p)
             for s in range(ph * pw):
                 at_ = yo + f * N + s * S + p
                 store(work.y, at_, where_equal(load(work.y, at_), top, dz))
-    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, K, N, work.starts, work.sums)
+    _meet(work, share)
+    first, last = _part(K, share)
+    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N, work.starts[t], work.sums[t])
     if l > 0:
-        _product(net.w, net.w_off[l], 1, K, work.y, yo, N, work.dcols, 0, N, K, N, F, False, 0.0, 0.0, work.starts)
-        _patches(net, l, work, m, True)
+        first, last = _blocks_part(N, share)
+        _product(net.w, net.w_off[l], 1, K, work.y, yo, N, work.dcols, 0, N, K, first, last, F, False, 0.0, 0.0,
+                 work.starts[t])
+        _meet(work, share)
+        _patches(net, l, work, m, True, share)
 
 
 @kernel(inner=True)
-def _backward(net, work, Y, start, m, masks, s, eta, decay):
+def _backward(net, work, Y, start, m, masks, s, eta, decay, share):
     """The step's gradients, summed over its m examples (labels ``Y[start : start + m]``): the softmax's dC/dz =
     (a - onehot) / m, then every layer down; a dense layer's weights take their step on the way."""
     L = len(net.kind)
     top, n_out = net.a_off[L], net.dims[L - 1, 1]
-    for e in range(m):
+    first, last = _part(m, share)
+    for e in range(first, last):
         for n in range(n_out):
             work.g[e, top + n] = (work.a[e, top + n] - (1.0 if Y[start + e] == n else 0.0)) / m
-    for i in range(len(work.db)):
+    first, last = _part(len(work.db), share)
+    for i in range(first, last):
         work.db[i] = 0
+    _meet(work, share)
     for l in range(L - 1, -1, -1):
         if net.kind[l] == CONV:
-            _conv_backward(net, l, work, m)
+            _conv_backward(net, l, work, m, share)
         else:
-            _dense_backward(net, l, work, m, masks, s, eta, decay)
+            _dense_backward(net, l, work, m, masks, s, eta, decay, share)
+        _meet(work, share)
 
 
 @kernel(inner=True)
-def _update(net, work, eta, decay):
+def _update(net, work, eta, decay, share):
     """p -= eta (dC/dp + decay p) for the convolutions' weights, p -= eta dC/dp for every bias (the dense layers'
     weights took theirs in ``_dense_backward``)."""
     for l in range(len(net.kind)):
         if net.kind[l] == CONV:
-            for i in range(net.w_off[l], net.w_off[l + 1]):
+            first, last = _part(net.w_off[l + 1] - net.w_off[l], share)
+            for i in range(net.w_off[l] + first, net.w_off[l] + last):
                 net.w[i] -= eta * (work.dw[i] + decay * net.w[i])
-    for i in range(len(net.b)):
+    first, last = _part(len(net.b), share)
+    for i in range(first, last):
         net.b[i] -= eta * work.db[i]
 
 
 @kernel(nogil=True)
-def convnet_steps(net, X, Y, masks, first, last, m, eta, decay_term, work):
+def convnet_steps(net, X, Y, masks, first, last, m, eta, decay_term, work, t, parts):
     """SGD steps first .. last-1, step k on the examples k m .. (k + 1) m - 1 of ``X`` and ``Y`` (the book never
-    shuffles), with the dropout masks ``masks[k - first]``; ``decay_term`` = lmbda / num_training_batches."""
-    rate, decay = net.w.dtype.type(eta), net.w.dtype.type(decay_term)
+    shuffles), with the dropout masks ``masks[k - first]``; ``decay_term`` = lmbda / num_training_batches.
+
+    Share t of ``parts`` (``threads.run_shares``): every phase of a step is divided among the shares, which
+    meet between phases; each number is computed by one share, in the same order whatever ``parts``."""
+    rate, decay, share = net.w.dtype.type(eta), net.w.dtype.type(decay_term), (t, parts)
+    work.turns[8 * t] = 0  # meetings counted from this call's first (``run_shares`` resets ``sync``)
     for k in range(first, last):
-        for e in range(m):
+        e0, e1 = _part(m, share)
+        for e in range(e0, e1):
             for i in range(X.shape[1]):
                 work.a[e, i] = X[k * m + e, i]
-        _forward(net, work, m, masks, k - first, True)
-        _backward(net, work, Y, k * m, m, masks, k - first, rate, decay)
-        _update(net, work, rate, decay)
+        _meet(work, share)
+        _forward(net, work, m, masks, k - first, True, share)
+        _backward(net, work, Y, k * m, m, masks, k - first, rate, decay, share)
+        _update(net, work, rate, decay, share)
+        _meet(work, share)
 
 
 @kernel(nogil=True)
@@ -450,7 +518,7 @@ def convnet_outputs(net, X, out, work, masks):
         for e in range(m):
             for i in range(X.shape[1]):
                 work.a[e, i] = X[start + e, i]
-        _forward(net, work, m, masks, 0, False)
+        _forward(net, work, m, masks, 0, False, (0, 1))
         for e in range(m):
             for n in range(out.shape[1]):
                 out[start + e, n] = work.a[e, net.a_off[L] + n]

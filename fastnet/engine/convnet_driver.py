@@ -1,5 +1,8 @@
 """An SGD run of a chapter-6 network on the kernels of ``convnet``: the network packed once, the dropout
-masks drawn from NumPy a chunk of steps at a time, a few compiled calls per epoch, batched evaluation."""
+masks drawn from NumPy a chunk of steps at a time, a few compiled calls per epoch on the thread count
+that pays (timed as it trains, as chapter 1's runs), batched evaluation."""
+
+import time
 
 import numpy as np
 
@@ -7,9 +10,11 @@ from . import convnet
 from .bundles import checked
 from .convnet import CONV, ConvNet, ConvWork
 from .inputs import labels_of
+from .driver import ThreadChoice, forced_threads
 from .simd import LANES, TILE_BLOCKS
+from .threads import SYNC_SIZE, available_cpus, run_shares
 
-CHUNK_STEPS = 200  # SGD steps per compiled call (and per draw of dropout masks)
+CHUNK_STEPS = 200  # SGD steps per compiled call at most (and per draw of dropout masks)
 EVALUATION_ROWS = 100  # inputs per pass through the layers in evaluation
 
 
@@ -75,8 +80,8 @@ def unpack_convnet(net, layers):
     return unpacked
 
 
-def convnet_work(net, rows):
-    """``ConvWork`` for ``rows`` examples at a time."""
+def convnet_work(net, rows, shares=1):
+    """``ConvWork`` for ``rows`` examples at a time, on up to ``shares`` threads."""
     dtype, L = net.w.dtype, len(net.kind)
     F, K, windows, span = (np.zeros(L, np.int64) for _ in range(4))
     places = [np.zeros(0, np.int64)] * L
@@ -94,32 +99,53 @@ def convnet_work(net, rows):
         np.zeros((rows, net.a_off[-1]), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
         np.zeros((rows, net.a_off[-1]), dtype), np.zeros(max(np.sum(F * width), 1), dtype),
         np.zeros(max(np.sum(K * width), 1), dtype), np.zeros(max([K[l] * width[l] for l in range(1, L)] + [1]), dtype),
-        np.zeros(max(np.max(span), 1), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
-        _offsets(F * width), _offsets(K * width),
-        np.zeros_like(net.w), np.zeros_like(net.b), np.zeros(tile, np.int64), np.zeros(tile * LANES, dtype)), dtype)
+        np.zeros((shares, max(np.max(span), 1)), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
+        _offsets(F * width), _offsets(K * width), np.zeros_like(net.w), np.zeros_like(net.b),
+        np.zeros((shares, tile), np.int64), np.zeros((shares, tile * LANES), dtype), np.zeros(SYNC_SIZE, np.int64),
+        np.zeros(8 * shares, np.int64)), dtype)
 
 
-def train_convnet_epoch(net, X, Y, mini_batch_size, eta, decay_term, masks, work):
-    """One epoch: the n // m whole mini-batches of ``X`` (float, (n, n_0)) and ``Y`` (int64 labels) in order, a
-    chunk of steps per compiled call; ``masks(steps)`` draws the dropout masks of that many steps."""
-    train_convnet_steps(net, X, Y, mini_batch_size, 0, len(Y) // mini_batch_size, eta, decay_term, masks, work)
+class ConvNetRun:
+    """SGD steps of the packed network ``net`` on mini-batches of ``mini_batch_size``, dropout masks from
+    ``masks`` (``convnet_dropout_masks``), on one thread or on as many as there are CPUs, whichever is
+    faster here and now (``driver.ThreadChoice``; ``threads``, or ``NUMBA_NUM_THREADS``, forces a count).
+    Every count computes the same numbers."""
 
+    def __init__(self, net, mini_batch_size, masks, threads=None):
+        forced = threads if threads is not None else forced_threads()
+        candidates = [forced] if forced is not None else [1, available_cpus()]
+        self.net, self.mini_batch_size, self.masks = net, mini_batch_size, masks
+        self.choice, self.work = ThreadChoice(candidates), convnet_work(net, mini_batch_size, max(candidates))
 
-def train_convnet_steps(net, X, Y, mini_batch_size, first, last, eta, decay_term, masks, work):
-    """Steps ``first`` .. ``last`` - 1 of an epoch (step k on examples k m .. (k + 1) m - 1), ``CHUNK_STEPS`` a
-    compiled call."""
-    if X.shape[1] != net.a_off[1] or len(X) < last * mini_batch_size or len(Y) < last * mini_batch_size:
-        raise ValueError(f"train_convnet_steps: {X.shape} inputs and {len(Y)} labels for {last} steps of "
-                         f"{mini_batch_size} examples of {net.a_off[1]} values")
-    for start in range(first, last, CHUNK_STEPS):
-        end = min(last, start + CHUNK_STEPS)
-        convnet.convnet_steps(net, X, Y, masks(end - start), start, end, mini_batch_size, eta, decay_term, work)
+    def prepare(self, X, Y):
+        """Compile (or load from the cache) the steps and the evaluation pass for data like ``X``, ``Y``: no step
+        runs."""
+        self._call(X, Y, 0, 0, 1.0, 0.0, 1)
+        convnet_predictions(self.net, X[:0])
 
+    def steps(self, X, Y, first, last, eta, decay_term):
+        """Steps ``first`` .. ``last`` - 1 of an epoch (step k on examples k m .. (k + 1) m - 1 of ``X`` (float,
+        (n, n_0)) and ``Y`` (int64 labels)), ``decay_term`` = lmbda / num_training_batches."""
+        m = self.mini_batch_size
+        if X.shape[1] != self.net.a_off[1] or len(X) < last * m or len(Y) < last * m:
+            raise ValueError(f"ConvNetRun.steps: {X.shape} inputs and {len(Y)} labels for {last} steps of "
+                             f"{m} examples of {self.net.a_off[1]} values")
+        done = first
+        while done < last:
+            threads, count = self.choice.plan(last - done)
+            count = min(count, CHUNK_STEPS)
+            start = time.perf_counter()
+            self._call(X, Y, done, done + count, eta, decay_term, threads)
+            self.choice.record(threads, count, time.perf_counter() - start)
+            done += count
 
-def prepare_convnet(net, X, Y, mini_batch_size, masks, work):
-    """Compile (or load from the cache) the steps and the evaluation pass for data like ``X``, ``Y``: no step runs."""
-    convnet.convnet_steps(net, X, Y, masks(0), 0, 0, mini_batch_size, 1.0, 0.0, work)
-    convnet_predictions(net, X[:0])
+    def epoch(self, X, Y, eta, decay_term):
+        """One epoch: the n // m whole mini-batches of ``X`` and ``Y`` in order."""
+        self.steps(X, Y, 0, len(Y) // self.mini_batch_size, eta, decay_term)
+
+    def _call(self, X, Y, first, last, eta, decay_term, threads):
+        args = (self.net, X, Y, self.masks(last - first), first, last, self.mini_batch_size, eta, decay_term, self.work)
+        run_shares(convnet.convnet_steps, args, threads, self.work.sync)
 
 
 def convnet_dropout_masks(net, mini_batch_size, rng):

@@ -214,11 +214,10 @@ def chapter_6_estimate(training, expanded, validation, quick, m=10, steps=50):
             specs = [layer._spec() for layer in _chapter_6_layers(kind, m)]
             np.random.set_state(state)  # the estimate draws nothing that the runs will
             net = engine.pack_convnet(specs, np.float32)
-            work = engine.convnet_work(net, m)
-            masks = engine.convnet_dropout_masks(net, m, np.random.default_rng(0))
-            engine.prepare_convnet(net, X, Y, m, masks, work)
+            run = engine.ConvNetRun(net, m, engine.convnet_dropout_masks(net, m, np.random.default_rng(0)))
+            run.prepare(X, Y)
             start = time.perf_counter()
-            engine.train_convnet_steps(net, X, Y, m, 0, len(Y) // m, eta, 0.0, masks, work)
+            run.steps(X, Y, 0, len(Y) // m, eta, 0.0)
             per_step[kind] = (time.perf_counter() - start) / (len(Y) // m)
             start = time.perf_counter()
             engine.convnet_predictions(net, X[:500])
