@@ -1,12 +1,19 @@
-"""Seconds per epoch of 784-100-10 (mini-batch 10) for the book's algorithm, PyTorch, JAX and fastnet, each in
-fresh processes, taking turns, on MNIST and on centred MNIST, in float64 and float32.
+"""Seconds per epoch against PyTorch (and JAX), each in fresh processes, taking turns.
 
     python benchmarks/peers/compare.py ROUNDS PYTHON_WITH_TORCH PYTHON_WITH_JAX
+    python benchmarks/peers/compare.py chapter6 ROUNDS PYTHON_WITH_TORCH
 
-The book's algorithm (fastnet.tools.reference, per example) runs with this interpreter, as fastnet does.
+Chapter 1: 784-100-10 (mini-batch 10) for the book's algorithm, PyTorch, JAX and fastnet, on MNIST
+and on centred MNIST, in float64 and float32. The book's algorithm (fastnet.tools.reference, per
+example) runs with this interpreter, as fastnet does.
+
+Chapter 6: the book's three network3 networks (``fastnet_conv_epoch.py`` against
+``torch_conv_epoch.py``), float32, on one thread and on every CPU, and fastnet's ratio to each.
+
 Prints a Markdown table of the medians over the rounds.
 """
 
+import os
 import re
 import statistics
 import subprocess
@@ -61,5 +68,34 @@ def main(rounds, torch_python, jax_python):
         print(f"| {engine} | " + " | ".join(row) + " |")
 
 
+def epochs(command):
+    """{network: seconds an epoch} from a chapter-6 script's lines."""
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"thread\(s\), (.+): [0-9.]+ ms a mini-batch, ([0-9.]+) s", out)}
+
+
+def chapter_6(rounds, torch_python):
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    scripts = {"fastnet": [sys.executable, str(HERE / "fastnet_conv_epoch.py")],
+               "PyTorch eager": [torch_python, str(HERE / "torch_conv_epoch.py")]}
+    cells = {}
+    for _ in range(int(rounds)):
+        for threads in sorted({1, cpus}):
+            for engine, script in scripts.items():
+                for network, s in epochs(script + ["float32", str(threads)]).items():
+                    cells.setdefault((engine, threads, network), []).append(s)
+    networks = list(dict.fromkeys(network for _, _, network in cells))
+    print("| network (float32, s an epoch) | threads | PyTorch eager | fastnet | ratio |")
+    print("|---|---|---|---|---|")
+    for network in networks:
+        for threads in sorted({1, cpus}):
+            torch_s = statistics.median(cells[("PyTorch eager", threads, network)])
+            fastnet_s = statistics.median(cells[("fastnet", threads, network)])
+            print(f"| {network} | {threads} | {torch_s:.2f} s | {fastnet_s:.2f} s | {torch_s / fastnet_s:.2f}x |")
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "chapter6":
+        chapter_6(*sys.argv[2:4])
+    else:
+        main(*sys.argv[1:4])
