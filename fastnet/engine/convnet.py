@@ -46,7 +46,7 @@ from .bundles import FLOAT, Array, declare
 from .jit import kernel
 from .threads import barrier
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, repeat, splat, spread, store, store_each,
-                   sub, where_equal)
+                   sub, vector_registers, where_equal)
 from .simd import total as sum_block
 
 CONV, DENSE, SOFTMAX = 0, 1, 2  # layer kinds
@@ -55,6 +55,7 @@ SIGMOID_LIMITS = {4: (-88.0, 15.0), 8: (-709.0, 19.0)}  # by itemsize: Theano's 
 LOW32, HIGH32 = SIGMOID_LIMITS[4]
 LOW64, HIGH64 = SIGMOID_LIMITS[8]
 TILE_FLOAT64, TILE_FLOAT32 = TILE_BLOCKS[8], TILE_BLOCKS[4]  # as constants numba can read
+PAIRED = vector_registers()[1] == 32  # two tiles' accumulators fit 32 registers (AVX-512, NEON), not AVX2's 16
 PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
@@ -180,13 +181,23 @@ def _meet(work, share):
 
 
 @kernel(inner=True)
+def _store_tile(C, at_, ldc, acc, descend, rate, shrink):
+    """C's E blocks at ``at_``, ``at_ + ldc``, ... <- acc, or, to ``descend``, C -= rate (acc + shrink C)."""
+    if descend:
+        old = load_each(C, at_, ldc)
+        acc = sub(old, mul(rate, add(acc, mul(shrink, old))))
+    store_each(C, at_, ldc, acc)
+
+
+@kernel(inner=True)
 def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend, eta, decay, starts):
     """For i < M and the columns first <= j < last (whole blocks): s_ij = sum over k < K of A[a0 + i ars + k acs] B[b0 + k ldb + j];
     then C[c0 + i ldc + j] = s_ij, or, to ``descend``, C -= eta (s_ij + decay C).
 
-    E rows of C at a time, one block: their sums stay in registers while k runs, each block of B
-    loaded once for E rows, a band of ``PRODUCT_COLUMNS`` columns for all rows in turn; every column's sum takes its k in order, so equal columns of B give
-    bitwise-equal sums.
+    E rows of C at a time, one block of columns (two where registers allow, ``PAIRED``): their sums
+    stay in registers while k runs, each block of B loaded once for E rows, a band of
+    ``PRODUCT_COLUMNS`` columns for all rows in turn. Every column's sum takes its k in order, the
+    same whichever way it is grouped: equal columns of B give bitwise-equal sums.
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros, rate, shrink = repeat(zero), repeat(splat(C.dtype.type(eta))), repeat(splat(C.dtype.type(decay)))
@@ -195,15 +206,23 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend
         for i in range(0, whole, size):
             for q in range(size):
                 starts[q] = a0 + (i + q) * ars
-            for j in range(columns, min(last, columns + PRODUCT_COLUMNS), LANES):
-                acc = zeros
-                for k in range(K):
-                    acc = fma(spread(A, starts, k * acs), repeat(load(B, b0 + k * ldb + j)), acc)
-                at_ = c0 + i * ldc + j
-                if descend:
-                    old = load_each(C, at_, ldc)
-                    acc = sub(old, mul(rate, add(acc, mul(shrink, old))))
-                store_each(C, at_, ldc, acc)
+            j, end = columns, min(last, columns + PRODUCT_COLUMNS)
+            while j < end:
+                if PAIRED and j + LANES < end:  # two blocks of columns: each A value loaded once for both
+                    acc, more = zeros, zeros
+                    for k in range(K):
+                        a, row = spread(A, starts, k * acs), b0 + k * ldb + j
+                        acc = fma(a, repeat(load(B, row)), acc)
+                        more = fma(a, repeat(load(B, row + LANES)), more)
+                    _store_tile(C, c0 + i * ldc + j, ldc, acc, descend, rate, shrink)
+                    _store_tile(C, c0 + i * ldc + j + LANES, ldc, more, descend, rate, shrink)
+                    j += 2 * LANES
+                else:
+                    acc = zeros
+                    for k in range(K):
+                        acc = fma(spread(A, starts, k * acs), repeat(load(B, b0 + k * ldb + j)), acc)
+                    _store_tile(C, c0 + i * ldc + j, ldc, acc, descend, rate, shrink)
+                    j += LANES
     for i in range(whole, M):  # the rows left over, one at a time
         for j in range(first, last, LANES):
             one = zero

@@ -39,6 +39,17 @@ from numba.extending import intrinsic, models, register_model
 LANES = 16
 
 
+def vector_registers():
+    """(bytes of a vector register, how many there are) of the CPU numba compiles for: AVX-512 64 and 32,
+    AVX2 32 and 16, NEON 16 and 32; AVX2's when the user named a CPU (``NUMBA_CPU_NAME``)."""
+    if numba.config.CPU_NAME:
+        return 32, 16
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        return 16, 32
+    features = binding.get_host_cpu_features()
+    return (64, 32) if features.get("avx512f") else (32, 16) if features.get("avx2") else (16, 16)
+
+
 def _tile_blocks(itemsize):
     """Blocks per tile (E) for floats of ``itemsize`` bytes: the largest divisor of 10 (the book's
     mini-batch, and a divisor of its layer sizes 30 and 100) whose accumulators fit the vector
@@ -47,13 +58,7 @@ def _tile_blocks(itemsize):
     That is 5 (float64) and 10 (float32) blocks on AVX-512, 2 and 5 on AVX2: a tile that would not
     fit spills its accumulators to memory (docs/engine.md has the measurements).
     """
-    if numba.config.CPU_NAME:  # numba compiles for a CPU the user named: assume AVX2's registers
-        vector_bytes, registers = 32, 16
-    elif platform.machine().lower() in ("arm64", "aarch64"):
-        vector_bytes, registers = 16, 32
-    else:
-        features = binding.get_host_cpu_features()
-        vector_bytes, registers = (64, 32) if features.get("avx512f") else (32, 16) if features.get("avx2") else (16, 16)
+    vector_bytes, registers = vector_registers()
     registers_per_block = max(1, LANES * itemsize // vector_bytes)
     accumulators = 16 if registers == 32 else 10
     return max(e for e in (1, 2, 5, 10) if e * registers_per_block <= accumulators)
