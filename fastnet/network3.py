@@ -266,13 +266,13 @@ class Network:
                     if start in lines:  # said as the mini-batch it names starts, as the book's loop says it
                         log(f"Training mini-batch number {start}")
                     run.steps(X, Y, start - first, end - first, eta, lmbda / num_training_batches)
-                validation_accuracy = self._accuracy(net, scored["validation_data"])
+                validation_accuracy = self._accuracy(net, scored["validation_data"], run.threads)
                 log(f"Epoch {epoch}: validation accuracy {validation_accuracy:.2%}")
                 if validation_accuracy >= best:
                     log("This is the best validation accuracy to date.")
                     best, best_iteration = validation_accuracy, first + num_training_batches - 1
                     if "test_data" in scored:
-                        test_accuracy = self._accuracy(net, scored["test_data"])
+                        test_accuracy = self._accuracy(net, scored["test_data"], run.threads)
                         log(f"The corresponding test accuracy is {test_accuracy:.2%}")
         finally:
             for layer, (w, b) in zip(self.layers, engine.unpack_convnet(net, specs)):
@@ -292,12 +292,13 @@ class Network:
         specs = [layer._spec() for layer in self.layers]
         return engine.convnet_predictions(engine.pack_convnet(specs, self.dtype), np.ascontiguousarray(X, dtype=self.dtype))
 
-    def _accuracy(self, net, data):
+    def _accuracy(self, net, data, threads):
         """The book's accuracy: the mean over whole mini-batches of each mini-batch's accuracy."""
         X, Y = data
         m = self.mini_batch_size
         count = len(Y) // m
-        right = engine.convnet_predictions(net, np.ascontiguousarray(X[: count * m], dtype=self.dtype)) == Y[: count * m]
+        X = np.ascontiguousarray(X[: count * m], dtype=self.dtype)
+        right = engine.convnet_predictions(net, X, threads) == Y[: count * m]
         return float(np.mean([np.mean(right[j * m : (j + 1) * m]) for j in range(count)]))
 
 

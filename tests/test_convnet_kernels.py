@@ -189,7 +189,7 @@ def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n
     for training in (False, True):
         work.a[:m, :n_in] = x
         for l in range(2):
-            run_kernel(kernels._dense_forward, net, l, work, m, masks, 0, training, ONE)
+            run_kernel(kernels._dense_forward, net, l, work, m, masks, 0 if training else -1, ONE)
         run_kernel(kernels._softmax, net, 1, work, m, ONE)
         if training:
             hidden = r3.sigmoid.f((mask_in * x).astype(np.float64) @ W + B)
@@ -202,8 +202,10 @@ def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n
             hidden = mask_top * hidden
         np.testing.assert_allclose(work.a[:m, net.a_off[1] : net.a_off[1] + n_out], hidden, rtol=tolerance, atol=tolerance)
     labels = rng.integers(0, 4, m)
-    work.db[:] = 0
-    run_kernel(kernels._backward, net, work, labels, 0, m, masks, 0, dtype(eta), dtype(decay), ONE)
+    work.db[:] = 7.0  # the output gradient's phase zeroes it
+    run_kernel(kernels._output_gradient, net, work, labels, 0, m, ONE)
+    for l in (1, 0):
+        run_kernel(kernels._dense_backward, net, l, work, m, masks, 0, dtype(eta), dtype(decay), ONE)
     dz2 = (out - np.eye(4)[labels]) / m
     dz1 = (dz2 @ W2.T) * mask_top * hidden * (1 - hidden)  # hidden: masked, so 0 wherever the mask is
     (W_new, _), (W2_new, _) = unpack_convnet(net, layers)

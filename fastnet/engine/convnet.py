@@ -2,7 +2,7 @@
 layers, one SGD step per mini-batch, a chunk of mini-batches per call.
 
 One SGD step on a mini-batch of m examples is the book's ``network3``, phase by phase
-(``convnet_steps``), every layer on the whole mini-batch at once:
+(``_steps``), every layer on the whole mini-batch at once:
 
 - forward: layer by layer, a_{l+1} = f(pool(conv(a_l, W_l)) + b_l) for a convolutional layer
   (Theano's ``conv2d``, a true convolution: the filter flipped; max pooling over whole windows),
@@ -340,9 +340,11 @@ def _conv_forward(net, l, work, m, share):
 
 
 @kernel(inner=True)
-def _dense_forward(net, l, work, m, masks, s, training, share):
-    """z = (mask a_l) W_l + b_l in training, (1 - p) (a_l W_l) + b_l in evaluation; a_{l+1} = f(z) (softmax:
-    ``_softmax``). In training the mask multiplies a_l where it lies, for the backward pass to reuse."""
+def _dense_forward(net, l, work, m, masks, s, share):
+    """z = (mask a_l) W_l + b_l in training (the masks of step s), (1 - p) (a_l W_l) + b_l in evaluation (s < 0);
+    a_{l+1} = f(z) (softmax: ``_softmax``). In training the mask multiplies a_l where it lies, for the
+    backward pass to reuse."""
+    training = s >= 0
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, bo, mo = net.a_off[l], net.z_off[l], net.b_off[l], net.mask_off[l]
     e0, e1 = _part(m, share)
@@ -382,19 +384,6 @@ def _softmax(net, l, work, m, share):
             total += a[ao + n]
         for n in range(n_out):
             a[ao + n] /= total
-
-
-@kernel(inner=True)
-def _forward(net, work, m, masks, s, training, share):
-    """Every layer for the m examples whose inputs are in ``work.a``'s first columns."""
-    for l in range(len(net.kind)):
-        if net.kind[l] == CONV:
-            _conv_forward(net, l, work, m, share)
-        else:
-            _dense_forward(net, l, work, m, masks, s, training, share)
-            if net.kind[l] == SOFTMAX:
-                _softmax(net, l, work, m, share)
-        _meet(work, share)
 
 
 @kernel(inner=True)
@@ -471,9 +460,8 @@ def _conv_backward(net, l, work, m, share):
 
 
 @kernel(inner=True)
-def _backward(net, work, Y, start, m, masks, s, eta, decay, share):
-    """The step's gradients, summed over its m examples (labels ``Y[start : start + m]``): the softmax's dC/dz =
-    (a - onehot) / m, then every layer down; a dense layer's weights take their step on the way."""
+def _output_gradient(net, work, Y, start, m, share):
+    """dC/dz of the softmax, (a - onehot) / m, for the m examples (labels ``Y[start : start + m]``); dC/db zero."""
     L = len(net.kind)
     top, n_out = net.a_off[L], net.dims[L - 1, 1]
     first, last = _part(m, share)
@@ -483,13 +471,6 @@ def _backward(net, work, Y, start, m, masks, s, eta, decay, share):
     first, last = _part(len(work.db), share)
     for i in range(first, last):
         work.db[i] = 0
-    _meet(work, share)
-    for l in range(L - 1, -1, -1):
-        if net.kind[l] == CONV:
-            _conv_backward(net, l, work, m, share)
-        else:
-            _dense_backward(net, l, work, m, masks, s, eta, decay, share)
-        _meet(work, share)
 
 
 @kernel(inner=True)
@@ -507,37 +488,49 @@ def _update(net, work, eta, decay, share):
 
 
 @kernel(nogil=True)
-def convnet_steps(net, X, Y, masks, first, last, m, eta, decay_term, work, t, parts):
-    """SGD steps first .. last-1, step k on the examples k m .. (k + 1) m - 1 of ``X`` and ``Y`` (the book never
-    shuffles), with the dropout masks ``masks[k - first]``; ``decay_term`` = lmbda / num_training_batches.
+def convnet(net, X, Y, masks, first, last, m, eta, decay_term, out, work, t, parts):
+    """Chapter 6's one compiled entry. With ``out`` empty: SGD steps first .. last-1, step k on the examples
+    k m .. (k + 1) m - 1 of ``X`` and ``Y`` (the book never shuffles), with the dropout masks
+    ``masks[k - first]``, ``decay_term`` = lmbda / num_training_batches. Else: row i of ``out`` <- the
+    evaluation pass's output (softmax, dropout as (1 - p) scaling) for row i of ``X``, ``work.a.shape[0]``
+    rows at a time (``Y`` and ``masks`` unread).
 
     Share t of ``parts`` (``threads.run_shares``): every phase of a step is divided among the shares, which
     meet between phases; each number is computed by one share, in the same order whatever ``parts``."""
-    rate, decay, share = net.w.dtype.type(eta), net.w.dtype.type(decay_term), (t, parts)
+    share, rate, decay = (t, parts), net.w.dtype.type(eta), net.w.dtype.type(decay_term)
     work.turns[8 * t] = 0  # meetings counted from this call's first (``run_shares`` resets ``sync``)
-    for k in range(first, last):
-        e0, e1 = _part(m, share)
+    evaluating, L = len(out) > 0, len(net.kind)
+    chunk = work.a.shape[0] if evaluating else m
+    steps = -(-len(out) // chunk) if evaluating else last - first
+    for step in range(steps):
+        start = step * chunk if evaluating else (first + step) * m
+        rows = min(chunk, len(out) - start) if evaluating else m
+        s = step - steps if evaluating else step  # the step's dropout masks; s < 0: evaluation, no dropout
+        e0, e1 = _part(rows, share)
         for e in range(e0, e1):
             for i in range(X.shape[1]):
-                work.a[e, i] = X[k * m + e, i]
-        _meet(work, share)
-        _forward(net, work, m, masks, k - first, True, share)
-        _backward(net, work, Y, k * m, m, masks, k - first, rate, decay, share)
-        _update(net, work, rate, decay, share)
-        _meet(work, share)
-
-
-@kernel(nogil=True)
-def convnet_outputs(net, X, out, work, masks):
-    """Row i of ``out`` <- the evaluation pass's output (softmax, dropout as (1 - p) scaling) for input row i of
-    ``X``, ``work.a.shape[0]`` rows at a time (``masks``: any, unread in evaluation)."""
-    L, chunk = len(net.kind), work.a.shape[0]
-    for start in range(0, X.shape[0], chunk):
-        m = min(chunk, X.shape[0] - start)
-        for e in range(m):
-            for i in range(X.shape[1]):
                 work.a[e, i] = X[start + e, i]
-        _forward(net, work, m, masks, 0, False, (0, 1))
-        for e in range(m):
-            for n in range(out.shape[1]):
-                out[start + e, n] = work.a[e, net.a_off[L] + n]
+        _meet(work, share)
+        for l in range(L):  # forward
+            if net.kind[l] == CONV:
+                _conv_forward(net, l, work, rows, share)
+            else:
+                _dense_forward(net, l, work, rows, masks, s, share)
+                if net.kind[l] == SOFTMAX:
+                    _softmax(net, l, work, rows, share)
+            _meet(work, share)
+        if evaluating:
+            for e in range(e0, e1):
+                for n in range(out.shape[1]):
+                    out[start + e, n] = work.a[e, net.a_off[L] + n]
+            continue
+        _output_gradient(net, work, Y, start, m, share)  # backward: the gradients summed over the mini-batch
+        _meet(work, share)
+        for l in range(L - 1, -1, -1):  # (a dense layer's weights take their step on the way)
+            if net.kind[l] == CONV:
+                _conv_backward(net, l, work, m, share)
+            else:
+                _dense_backward(net, l, work, m, masks, s, rate, decay, share)
+            _meet(work, share)
+        _update(net, work, rate, decay, share)  # update
+        _meet(work, share)
