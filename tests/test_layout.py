@@ -20,7 +20,7 @@ DROP_INS = {"network", "network2", "mnist_loader"}
 def fastnet_imports(path):
     """The fastnet modules that the module at ``path`` imports, as dotted names (``fastnet.engine.jit``)."""
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    package = parts[:-1]  # a module's package, or an __init__'s own
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):

@@ -1,8 +1,8 @@
 """numba kernels of chapter 6's networks: convolution and max pooling, fully connected and softmax
-layers, one SGD step per mini-batch, a chunk of mini-batches per call.
+layers, one SGD step per mini-batch, a chunk of mini-batches (or an evaluation) per call.
 
-One SGD step on a mini-batch of m examples is the book's ``network3``, phase by phase
-(``_steps``), every layer on the whole mini-batch at once:
+One SGD step on a mini-batch of m examples is the book's ``network3``, phase by phase (``convnet``,
+the one entry), every layer on the whole mini-batch at once, each phase shared out among threads:
 
 - forward: layer by layer, a_{l+1} = f(pool(conv(a_l, W_l)) + b_l) for a convolutional layer
   (Theano's ``conv2d``, a true convolution: the filter flipped; max pooling over whole windows),
@@ -44,10 +44,10 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
-from .threads import barrier
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, repeat, splat, spread, store, store_each,
                    sub, vector_registers, where_equal)
 from .simd import total as sum_block
+from .threads import barrier
 
 CONV, DENSE, SOFTMAX = 0, 1, 2  # layer kinds
 LINEAR, RELU, SIGMOID, TANH = 0, 1, 2, 3  # activations

@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .. import engine, mnist_loader, network2, network3
+from .. import engine, network2, network3
 from ..network import Network
 from ..network3 import ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer
 from .baselines import average_darkness
