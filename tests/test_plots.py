@@ -72,3 +72,17 @@ def test_without_matplotlib_the_option_says_how_to_get_it(monkeypatch, capsys, t
     assert capsys.readouterr().err == f"fastnet: error: --plot: {plots.NEEDS_MATPLOTLIB}\n"
     with pytest.raises(ImportError, match=r'pip install "fastnet\[plot\]"'):
         fastnet.plot_history([1, 2])
+
+
+def test_filters_and_digits_are_drawn_one_image_an_axis_with_their_captions(tmp_path):
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((20, 3, 5, 5))
+    figure = plots.plot_filters(weights, title="filters", path=tmp_path / "filters.png")
+    assert len(figure.axes) == 20 and figure.axes[0].get_subplotspec().get_gridspec().get_geometry() == (2, 10)
+    assert all(np.array_equal(axis.images[0].get_array(), w[0]) for axis, w in zip(figure.axes, weights))
+    assert imread(tmp_path / "filters.png").shape[:2] == (int(figure.get_size_inches()[1] * 100), int(figure.get_size_inches()[0] * 100))
+    images = rng.random((13, 784))
+    figure = plots.plot_digits(images, [1, 2, 3] * 4 + [4], [7] * 13)
+    assert len(figure.axes) == 13 and figure.axes[0].get_subplotspec().get_gridspec().get_geometry() == (2, 12)
+    assert [axis.get_title() for axis in figure.axes[:3]] == ["1 (7)", "2 (7)", "3 (7)"]
+    assert np.array_equal(figure.axes[12].images[0].get_array(), images[12].reshape(28, 28))

@@ -74,17 +74,18 @@ def plot_history(curves, *, total=None, percent=False, book=None, title=None, pa
     return figure
 
 
-def plot_filters(weights, *, title=None, path=None):
-    """Draw a convolutional layer's filters ``(filters, maps, fh, fw)`` (each filter's first map) as small grey
-    images in a row of grids, dark for large weights as the book's figure, and return the figure."""
+def _image_grid(images, columns, cell, captions=(), *, title=None, path=None):
+    """Grey images (2-D arrays) in a grid of ``columns``, each ``cell`` (width, height) inches with its caption
+    above it, under ``title``; saved to ``path`` when given. Returns the figure."""
     figure = _figure()
-    count = len(weights)
-    columns = min(count, 10)
-    rows = -(-count // columns)
-    figure.set_size_inches(columns * 0.7 + 0.4, rows * 0.7 + (0.5 if title else 0.2))
-    for i, w in enumerate(weights):
+    columns = max(min(len(images), columns), 1)
+    rows = max(-(-len(images) // columns), 1)
+    figure.set_size_inches(columns * cell[0] + 0.4, rows * cell[1] + (0.5 if title else 0.2))
+    for i, image in enumerate(images):
         axis = figure.add_subplot(rows, columns, i + 1)
-        axis.imshow(w[0], cmap="Greys", interpolation="nearest")
+        axis.imshow(image, cmap="Greys", interpolation="nearest")
+        if i < len(captions):
+            axis.set_title(captions[i], fontsize="small")
         axis.set_xticks([])
         axis.set_yticks([])
     if title:
@@ -92,24 +93,16 @@ def plot_filters(weights, *, title=None, path=None):
     if path is not None:
         figure.savefig(path, format="png")
     return figure
+
+
+def plot_filters(weights, *, title=None, path=None):
+    """Draw a convolutional layer's filters ``(filters, maps, fh, fw)`` (each filter's first map) as small grey
+    images, ten to a row, dark for large weights as the book's figure, and return the figure."""
+    return _image_grid([w[0] for w in weights], 10, (0.7, 0.7), title=title, path=path)
 
 
 def plot_digits(images, labels, guesses, *, title=None, path=None):
     """Draw 28 x 28 images (rows of 784 values) with their true label and the guess above each, and return the
     figure (for example a network's mistakes, as the book shows its ensemble's)."""
-    figure = _figure()
-    count = max(len(images), 1)
-    columns = min(count, 12)
-    rows = -(-count // columns)
-    figure.set_size_inches(columns * 0.9 + 0.3, rows * 1.05 + (0.5 if title else 0.2))
-    for i, (image, label, guess) in enumerate(zip(images, labels, guesses)):
-        axis = figure.add_subplot(rows, columns, i + 1)
-        axis.imshow(image.reshape(28, 28), cmap="Greys", interpolation="nearest")
-        axis.set_title(f"{label} ({guess})", fontsize="small")
-        axis.set_xticks([])
-        axis.set_yticks([])
-    if title:
-        figure.suptitle(title, fontsize="medium")
-    if path is not None:
-        figure.savefig(path, format="png")
-    return figure
+    captions = [f"{label} ({guess})" for label, guess in zip(labels, guesses)]
+    return _image_grid([image.reshape(28, 28) for image in images], 12, (0.9, 1.05), captions, title=title, path=path)
