@@ -236,24 +236,42 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend
 
 
 @kernel(inner=True)
+def _store_totals(C, at_, ldc, acc, sums):
+    """C[at_ + q ldc] = the sum of block q of the tile ``acc``, for each of its E blocks (``sums``: E blocks of room)."""
+    store_each(sums, 0, LANES, acc)
+    for q in range(len(sums) // LANES):
+        C[at_ + q * ldc] = sum_block(load(sums, q * LANES))
+
+
+@kernel(inner=True)
 def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, starts, sums):
     """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M and
     first <= j < last.
 
-    E rows of A at a time: their partial sums of one row of B stay in registers as blocks, which
-    are added up (``total``) at the end.
+    E rows of A at a time against one row of B (two where registers allow, ``PAIRED``): their partial
+    sums stay in registers as blocks, which are added up (``total``) at the end.
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros = repeat(zero)
     whole = M - M % size
     for i in range(0, whole, size):
-        for j in range(first, last):
-            acc = zeros
-            for p in range(0, P, LANES):
-                acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
-            store_each(sums, 0, LANES, acc)
-            for q in range(size):
-                C[c0 + (i + q) * ldc + j] = sum_block(load(sums, q * LANES))
+        j = first
+        while j < last:
+            if PAIRED and j + 1 < last:  # two rows of B: each block of A loaded once for both
+                acc, more = zeros, zeros
+                for p in range(0, P, LANES):
+                    a = load_each(A, a0 + i * lda + p, lda)
+                    acc = fma(a, repeat(load(B, b0 + j * ldb + p)), acc)
+                    more = fma(a, repeat(load(B, b0 + (j + 1) * ldb + p)), more)
+                _store_totals(C, c0 + i * ldc + j, ldc, acc, sums)
+                _store_totals(C, c0 + i * ldc + j + 1, ldc, more, sums)
+                j += 2
+            else:
+                acc = zeros
+                for p in range(0, P, LANES):
+                    acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
+                _store_totals(C, c0 + i * ldc + j, ldc, acc, sums)
+                j += 1
     for i in range(whole, M):
         for j in range(first, last):
             one = zero
