@@ -507,7 +507,7 @@ def test_book_chapter_6_quick_runs_the_chapters_networks_and_the_ensemble(data_d
     lines = out.splitlines()
     assert lines[0].startswith("The chapter-6 experiments, network3, float32, mini-batch 10, seeds from 0 (--quick: "
                                "1 epochs on 1,000 training images, scored on 500")
-    assert re.fullmatch(r"11 runs; about (\d+ s|\d+ min \d+ s) on this machine \(timed on each network's first "
+    assert re.fullmatch(r"11 runs; about (\d+ s|\d+ min \d+ s|\d+ h \d+ min) on this machine \(timed on each network's first "
                         r"mini-batches\)", lines[1])
     table = [line for line in lines if line.startswith("| ")]
     assert len(table) == 1 + 7 + 1
@@ -522,3 +522,10 @@ def test_book_chapter_6_quick_runs_the_chapters_networks_and_the_ensemble(data_d
     pictures = sorted(p.name for p in plots.glob("*.png"))
     assert len(pictures) == 7 + 2 and "filters.png" in pictures and "ensemble-mistakes.png" in pictures
     assert all((plots / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
+
+
+def test_durations_read_as_a_person_would_say_them():
+    from fastnet.tools.progress import duration
+
+    assert [duration(s) for s in (0.4, 42, 60, 185, 3599.4, 3600, 7619, 12079)] == [
+        "0 s", "42 s", "1 min 0 s", "3 min 5 s", "59 min 59 s", "1 h 0 min", "2 h 7 min", "3 h 21 min"]

@@ -36,7 +36,7 @@ from ..engine import warm_up
 from ..network import Network, load
 from . import experiments
 from .bench import CASES, DTYPES, reader_runs, reader_runs_table, scaling_table
-from .progress import Progress
+from .progress import Progress, duration
 
 COMMANDS = ("train", "evaluate", "book", "bench")
 MISTAKES_SHOWN = 60  # the ensemble's mistakes drawn by fastnet book --chapter 6 --plot (the book's had 33)
@@ -389,8 +389,6 @@ def book(argv):
 def _book_chapter_6(args):
     """``fastnet book --chapter 6``: the estimate, the runs with their book lines kept quiet, the table, plots."""
     from ..engine import compile_notice
-    from .progress import _duration
-
     seed = 0 if args.seed is None else args.seed
     with _user_file("the MNIST data"):
         training, expanded, validation, test = experiments.chapter_6_data(args.data, args.quick)
@@ -401,7 +399,7 @@ def _book_chapter_6(args):
     with compile_notice():
         seconds = experiments.chapter_6_estimate(training, expanded, validation, args.quick)
     runs = sum(plan[-1] for plan in experiments.chapter_6_plan(args.quick))
-    print(f"{runs} runs; about {_duration(seconds)} on this machine (timed on each network's first mini-batches)",
+    print(f"{runs} runs; about {duration(seconds)} on this machine (timed on each network's first mini-batches)",
           flush=True)
     progress = Progress(sum(plan[5] * plan[-1] for plan in experiments.chapter_6_plan(args.quick)))
     rows, filters, (images_wrong, labels, votes) = experiments.chapter_6(

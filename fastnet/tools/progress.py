@@ -44,7 +44,7 @@ class Progress:
         if not self.shown:
             return
         elapsed = time.perf_counter() - self.start
-        left = f", about {_duration(elapsed / self.done * (self.total - self.done))} left" if self.done else ""
+        left = f", about {duration(elapsed / self.done * (self.total - self.done))} left" if self.done else ""
         count = f"{self.done} of {self.total}"
         if self.size is not None:
             count = f"{self.done - self.base} of {self.size} ({count} in all)"
@@ -55,7 +55,10 @@ class Progress:
         self.stream.flush()
 
 
-def _duration(seconds):
-    """``42 s`` or ``3 min 5 s``."""
+def duration(seconds):
+    """``42 s``, ``3 min 5 s`` or ``2 h 7 min``."""
     seconds = int(round(seconds))
+    if seconds >= 3600:
+        minutes = (seconds + 30) // 60
+        return f"{minutes // 60} h {minutes % 60} min"
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
