@@ -23,7 +23,7 @@ CONV_CASES = [  # (maps, height, width, filters, fh, fw, ph, pw, m)
 ]
 ACTS = {kernels.LINEAR: r3.linear, kernels.RELU: r3.ReLU, kernels.SIGMOID: r3.sigmoid, kernels.TANH: r3.tanh}
 TOLERANCE = {np.float64: 1e-12, np.float32: 3e-5}
-ONE = (0, 1)  # a step's only share (test_network3 runs the step on two threads)
+ONE = (0, 1)  # a step's only share (test_network3 runs whole steps on two and three threads)
 
 
 def tile_rows(dtype):
@@ -35,8 +35,11 @@ def tile_rows(dtype):
 @pytest.mark.parametrize("N, K", [(LANES, 1), (3 * LANES, 7), (kernels.PRODUCT_COLUMNS + 2 * LANES, 25)])
 @pytest.mark.parametrize("transposed", [False, True])
 @pytest.mark.parametrize("descend", [False, True])
-def test_product_matches_its_twin(dtype, rows, N, K, transposed, descend):
+@pytest.mark.parametrize("first", [0, LANES])
+def test_product_matches_its_twin(dtype, rows, N, K, transposed, descend, first):
+    """Over the columns first <= j < N (a thread's share starts past 0), nothing written elsewhere."""
     M = {"one": 1, "tile": tile_rows(dtype), "tile and more": 2 * tile_rows(dtype) + 3}[rows]
+    first = min(first, N - LANES)
     rng = np.random.default_rng(M * N + K + transposed)
     a0, b0, c0, ldb, ldc = 3, 5, 16, N + 2 * LANES, N + LANES
     ars, acs = (1, M + 1) if transposed else (K + 2, 1)
@@ -44,20 +47,21 @@ def test_product_matches_its_twin(dtype, rows, N, K, transposed, descend):
     C = rng.standard_normal(c0 + M * ldc).astype(dtype)
     want = naive.product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, N, K, descend, 0.25, 0.01)
     before = C.copy()
-    run_kernel(kernels._product, A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, 0, N, K, descend, 0.25, 0.01,
+    run_kernel(kernels._product, A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, N, K, descend, 0.25, 0.01,
                np.zeros(tile_rows(dtype), np.int64))
-    got = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)])
-    np.testing.assert_allclose(got, want, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * K)
+    got = np.array([C[c0 + i * ldc + first : c0 + i * ldc + N] for i in range(M)])
+    np.testing.assert_allclose(got, want[:, first:], rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * K)
     untouched = np.ones(len(C), bool)
     for i in range(M):
-        untouched[c0 + i * ldc : c0 + i * ldc + N] = False
+        untouched[c0 + i * ldc + first : c0 + i * ldc + N] = False
     assert np.array_equal(C[untouched], before[untouched])
 
 
 def test_product_gives_equal_columns_of_B_bitwise_equal_sums():
-    """Pooling ties need it: two equal patches must give the very same convolution output."""
+    """Pooling ties need it: two equal patches must give the very same convolution output, whether a column
+    falls in a pair of blocks taken together (where registers allow) or in a block alone."""
     rng = np.random.default_rng(5)
-    M, K, N = 2 * tile_rows(np.float32) + 1, 25, 4 * LANES
+    M, K, N = 2 * tile_rows(np.float32) + 1, 25, 3 * LANES  # blocks 0 and 1 a pair, block 2 alone
     A = rng.standard_normal(M * K).astype(np.float32)
     B = rng.standard_normal((K, N)).astype(np.float32)
     B[:, 7] = B[:, 40]
@@ -75,11 +79,12 @@ def test_dots_match_their_twin(dtype, M, N, P):
     a0, lda, b0, ldb, c0, ldc = 2, P + 3, 1, P + LANES, 4, N + 2
     A, B = rng.standard_normal(a0 + M * lda + LANES).astype(dtype), rng.standard_normal(b0 + N * ldb).astype(dtype)
     C = np.full(c0 + M * ldc, 7.0, dtype)
-    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, 0, N, P, np.zeros(tile_rows(dtype), np.int64),
-               np.zeros(tile_rows(dtype) * LANES, dtype))
+    first = N // 3  # a thread's share of the rows of B
+    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, N, P, np.zeros(tile_rows(dtype) * LANES, dtype))
     got = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)])
-    np.testing.assert_allclose(got, naive.dots(A, a0, lda, B, b0, ldb, M, N, P), rtol=TOLERANCE[dtype],
-                               atol=TOLERANCE[dtype] * P)
+    np.testing.assert_allclose(got[:, first:], naive.dots(A, a0, lda, B, b0, ldb, M, N, P)[:, first:],
+                               rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * P)
+    assert np.all(got[:, :first] == 7.0) and np.all(C[:c0] == 7.0)
 
 
 def conv_net(case, act, dtype, rng, tied=False, second=False):
@@ -203,6 +208,7 @@ def test_dense_and_softmax_forward_and_backward_match_numpy(dtype, keep, n_in, n
         np.testing.assert_allclose(work.a[:m, net.a_off[1] : net.a_off[1] + n_out], hidden, rtol=tolerance, atol=tolerance)
     labels = rng.integers(0, 4, m)
     work.db[:] = 7.0  # the output gradient's phase zeroes it
+    work.g[:m, net.a_off[1] + n_out : net.a_off[2]] = 5.0  # the hidden layer's padding: its step must not see it
     run_kernel(kernels._output_gradient, net, work, labels, 0, m, ONE)
     for l in (1, 0):
         run_kernel(kernels._dense_backward, net, l, work, m, masks, 0, dtype(eta), dtype(decay), ONE)

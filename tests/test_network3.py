@@ -218,21 +218,34 @@ def test_sets_too_small_to_score_and_odd_layers_are_refused(data):
     assert lines[-1].startswith("Best validation accuracy of ")  # no test data: no test accuracy made up
 
 
+def odd_shapes():
+    """Mini-batches of 3 (fewer than a tile), a pooling remainder (23 = 2 x 11 + 1), dropout."""
+    return [ConvPoolLayer((5, 1, 5, 5), (3, 1, 27, 27), (2, 2), network3.ReLU),
+            FullyConnectedLayer(5 * 11 * 11, 30, network3.sigmoid, p_dropout=0.5), SoftmaxLayer(30, 10, p_dropout=0.2)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_thread_count_computes_the_same_numbers(data, monkeypatch, dtype):
+@pytest.mark.parametrize("shapes", ["two conv", "odd shapes"])
+def test_every_thread_count_computes_the_same_numbers(data, monkeypatch, dtype, shapes):
     """A step's phases are shared out among threads, each number computed by one of them in the same order:
-    two threads (even on a machine with one core) and three train bit for bit as one."""
+    two threads (even on a machine with one core) and three train and score bit for bit as one."""
     training, validation, _ = data
+    if shapes == "odd shapes":
+        pad = lambda x: np.pad(x.reshape(-1, 28, 28)[:, :27, :27], 0).reshape(len(x), -1)  # noqa: E731
+        training, validation = ((pad(x), y) for x, y in (training, validation))
+        m, build, validation = 3, odd_shapes, (validation[0][:37], validation[1][:37])  # scored: 20 rows, then 16
+    else:
+        m, build = M, lambda: two_conv(network3.ReLU, 0.5)
     small = (training[0][:600], training[1][:600])
     runs = []
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("NUMBA_NUM_THREADS", threads)  # fastnet's own count (numba's pool is not involved)
         np.random.seed(4)
-        net = Network(two_conv(network3.ReLU, 0.5), M, dtype=dtype)
+        net = Network(build(), m, dtype=dtype)
         lines = []
-        net.SGD(small, 2, M, 0.03, validation, lmbda=0.1, log=lines.append)
+        net.SGD(small, 2, m, 0.03, validation, lmbda=0.1, log=lines.append)
         runs.append(([p.get_value() for p in net.params], lines))
     np.random.seed(4)
-    untrained = [p.get_value() for p in Network(two_conv(network3.ReLU, 0.5), M, dtype=dtype).params]
+    untrained = [p.get_value() for p in Network(build(), m, dtype=dtype).params]
     assert not same_arrays(runs[0][0], untrained)  # it trained
     assert all(same_arrays(runs[0][0], run[0]) and runs[0][1] == run[1] for run in runs[1:])

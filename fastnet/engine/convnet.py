@@ -55,7 +55,17 @@ SIGMOID_LIMITS = {4: (-88.0, 15.0), 8: (-709.0, 19.0)}  # by itemsize: Theano's 
 LOW32, HIGH32 = SIGMOID_LIMITS[4]
 LOW64, HIGH64 = SIGMOID_LIMITS[8]
 TILE_FLOAT64, TILE_FLOAT32 = TILE_BLOCKS[8], TILE_BLOCKS[4]  # as constants numba can read
-PAIRED = vector_registers()[1] == 32  # two tiles' accumulators fit 32 registers (AVX-512, NEON), not AVX2's 16
+
+
+
+def _fits_two_tiles(itemsize):
+    """Whether two tiles' accumulators leave room in the vector registers for the operands: 20 of AVX-512's
+    32 (both dtypes) or 16 of NEON's 32 in float32; not AVX2's 16, nor NEON's float64 (32)."""
+    vector_bytes, registers = vector_registers()
+    return 2 * TILE_BLOCKS[itemsize] * max(1, LANES * itemsize // vector_bytes) <= registers - 8
+
+
+PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two blocks (or rows) of B at once
 PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
@@ -158,6 +168,12 @@ def _tile(x):
 
 
 @kernel(inner=True)
+def _paired(x):
+    """Whether products in ``x``'s dtype take two blocks of B at once (``PAIRED64``, ``PAIRED32``)."""
+    return PAIRED64 if x.itemsize == 8 else PAIRED32
+
+
+@kernel(inner=True)
 def _part(n, share):
     """Share (t, parts)'s part [first, last) of n things."""
     t, parts = share
@@ -173,11 +189,13 @@ def _blocks_part(n, share):
 
 @kernel(inner=True)
 def _meet(work, share):
-    """Wait until every share of the step has come this far (nothing to wait for with one share)."""
+    """Wait until every share of the step has come this far (nothing to wait for with one share); False if the
+    call was aborted (a thread failed to start: ``threads.run_shares``), when the shares must stop."""
     t, parts = share
-    if parts > 1:
-        work.turns[8 * t] += 1
-        barrier(work.sync, parts, work.turns[8 * t])
+    if parts == 1:
+        return True
+    work.turns[8 * t] += 1
+    return barrier(work.sync, parts, work.turns[8 * t])
 
 
 @kernel(inner=True)
@@ -194,10 +212,11 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend
     """For i < M and the columns first <= j < last (whole blocks): s_ij = sum over k < K of A[a0 + i ars + k acs] B[b0 + k ldb + j];
     then C[c0 + i ldc + j] = s_ij, or, to ``descend``, C -= eta (s_ij + decay C).
 
-    E rows of C at a time, one block of columns (two where registers allow, ``PAIRED``): their sums
+    E rows of C at a time, one block of columns (two where registers allow, ``_paired``): their sums
     stay in registers while k runs, each block of B loaded once for E rows, a band of
-    ``PRODUCT_COLUMNS`` columns for all rows in turn. Every column's sum takes its k in order, the
-    same whichever way it is grouped: equal columns of B give bitwise-equal sums.
+    ``PRODUCT_COLUMNS`` columns for every tile in turn (then the rows left over, one at a time). Every
+    column's sum takes its k in order, the same whichever way it is grouped: equal columns of B give
+    bitwise-equal sums.
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros, rate, shrink = repeat(zero), repeat(splat(C.dtype.type(eta))), repeat(splat(C.dtype.type(decay)))
@@ -208,7 +227,7 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend
                 starts[q] = a0 + (i + q) * ars
             j, end = columns, min(last, columns + PRODUCT_COLUMNS)
             while j < end:
-                if PAIRED and j + LANES < end:  # two blocks of columns: each A value loaded once for both
+                if _paired(C) and j + LANES < end:  # two blocks of columns: each A value loaded once for both
                     acc, more = zeros, zeros
                     for k in range(K):
                         a, row = spread(A, starts, k * acs), b0 + k * ldb + j
@@ -244,11 +263,11 @@ def _store_totals(C, at_, ldc, acc, sums):
 
 
 @kernel(inner=True)
-def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, starts, sums):
+def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, sums):
     """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M and
     first <= j < last.
 
-    E rows of A at a time against one row of B (two where registers allow, ``PAIRED``): their partial
+    E rows of A at a time against one row of B (two where registers allow, ``_paired``): their partial
     sums stay in registers as blocks, which are added up (``total``) at the end.
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
@@ -257,7 +276,7 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, starts, sums):
     for i in range(0, whole, size):
         j = first
         while j < last:
-            if PAIRED and j + 1 < last:  # two rows of B: each block of A loaded once for both
+            if _paired(C) and j + 1 < last:  # two rows of B: each block of A loaded once for both
                 acc, more = zeros, zeros
                 for p in range(0, P, LANES):
                     a = load_each(A, a0 + i * lda + p, lda)
@@ -425,12 +444,13 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
     if l > 0:
         first, last = _part(n_in, share)
-        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.starts[t], work.sums[t])
+        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.sums[t])
         if net.keep[l] < 1:
             for e in range(m):
                 for k in range(first, last):
                     work.g[e, xo + k] *= masks[s, e, mo + k]
-        _meet(work, share)  # every share's dC/da_l from W_l before any share steps W_l
+        if not _meet(work, share):  # every share's dC/da_l from W_l before any share steps W_l
+            return
     first, last = _blocks_part(pitch, share)
     _product(a, xo, 1, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, first, last, m, True, eta, decay,
              work.starts[t])
@@ -468,7 +488,7 @@ def _conv_backward(net, l, work, m, share):
                 store(work.y, at_, where_equal(load(work.y, at_), top, dz))
     _meet(work, share)
     first, last = _part(K, share)
-    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N, work.starts[t], work.sums[t])
+    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N, work.sums[t])
     if l > 0:
         first, last = _blocks_part(N, share)
         _product(net.w, net.w_off[l], 1, K, work.y, yo, N, work.dcols, 0, N, K, first, last, F, False, 0.0, 0.0,
@@ -528,7 +548,8 @@ def convnet(net, X, Y, masks, first, last, m, eta, decay_term, out, work, t, par
         for e in range(e0, e1):
             for i in range(X.shape[1]):
                 work.a[e, i] = X[start + e, i]
-        _meet(work, share)
+        if not _meet(work, share):
+            return
         for l in range(L):  # forward
             if net.kind[l] == CONV:
                 _conv_forward(net, l, work, rows, share)
@@ -536,19 +557,22 @@ def convnet(net, X, Y, masks, first, last, m, eta, decay_term, out, work, t, par
                 _dense_forward(net, l, work, rows, masks, s, share)
                 if net.kind[l] == SOFTMAX:
                     _softmax(net, l, work, rows, share)
-            _meet(work, share)
+            if not _meet(work, share):
+                return
         if evaluating:
             for e in range(e0, e1):
                 for n in range(out.shape[1]):
                     out[start + e, n] = work.a[e, net.a_off[L] + n]
             continue
         _output_gradient(net, work, Y, start, m, share)  # backward: the gradients summed over the mini-batch
-        _meet(work, share)
+        if not _meet(work, share):
+            return
         for l in range(L - 1, -1, -1):  # (a dense layer's weights take their step on the way)
             if net.kind[l] == CONV:
                 _conv_backward(net, l, work, m, share)
             else:
                 _dense_backward(net, l, work, m, masks, s, rate, decay, share)
-            _meet(work, share)
+            if not _meet(work, share):
+                return
         _update(net, work, rate, decay, share)  # update
         _meet(work, share)

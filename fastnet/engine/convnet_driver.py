@@ -1,6 +1,6 @@
 """An SGD run of a chapter-6 network on the kernels of ``convnet``: the network packed once, the dropout
-masks drawn from NumPy a chunk of steps at a time, a few compiled calls per epoch on the thread count
-that pays (timed as it trains, as chapter 1's runs), batched evaluation."""
+masks drawn from NumPy a chunk of steps at a time, one compiled call per ``CHUNK_STEPS`` steps on the
+thread count that pays (timed as it trains, as chapter 1's runs), batched evaluation."""
 
 import time
 

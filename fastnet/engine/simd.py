@@ -11,10 +11,11 @@ whatever the CPU has), that a kernel keeps in registers for as long as it likes:
     store(z, j, acc)
 
 A ``Tile`` is ``TILE_BLOCKS`` blocks held as one value (E examples' sums of one block of a layer, or
-one block of E rows of a weight matrix), for the register-tiled dense kernels: ``spread`` makes a
-tile whose block e is ``splat(arr[starts[e] + offset])``, ``repeat`` one whose every block is the same
-block, ``load_each`` and ``store_each`` move its blocks from and to places ``step`` apart; ``fma`` and
-``add`` work on tiles as on blocks.
+one block of E rows of a matrix), for the register-tiled kernels: ``spread`` makes a tile whose
+block e is ``splat(arr[starts[e] + offset])``, ``repeat`` one whose every block is the same block,
+``load_each`` and ``store_each`` move its blocks from and to places ``step`` apart; ``fma``, ``add``,
+``sub`` and ``mul`` work on tiles as on blocks. ``larger`` and ``where_equal`` compare blocks lane by
+lane (max pooling and its gradient); ``vector_registers`` says what registers the tiles must fit.
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
 nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to

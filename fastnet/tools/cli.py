@@ -166,7 +166,8 @@ def book_parser():
                         help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400; chapter 6: 2 epochs "
                         "on 5,000 training images, scored on 1,000)")
     parser.add_argument("--seed", type=_seed_number, default=None,
-                        help="seed of the first run (default: 0 for chapter 1, the book's 12345678 for chapter 3)")
+                        help="seed of the first run, the next runs the following seeds (default: 0 for chapters 1 and 6, "
+                        "the book's 12345678 for chapter 3)")
     parser.add_argument("--plot", metavar="DIR", default=None, help="draw each experiment's curves into DIR as PNG files")
     _data_option(parser)
     return parser
@@ -390,6 +391,10 @@ def _book_chapter_6(args):
     """``fastnet book --chapter 6``: the estimate, the runs with their book lines kept quiet, the table, plots."""
     from ..engine import compile_notice
     seed = 0 if args.seed is None else args.seed
+    if seed + experiments.ENSEMBLE > 2**32:  # checked now, not after hours of training
+        raise CommandError(f"book: argument --seed: chapter 6 seeds its runs with the seed and the next "
+                           f"{experiments.ENSEMBLE - 1}, which NumPy takes below 2**32; expected at most "
+                           f"{2**32 - experiments.ENSEMBLE}, got {seed}")
     with _user_file("the MNIST data"):
         training, expanded, validation, test = experiments.chapter_6_data(args.data, args.quick)
     first, images, scored = experiments.QUICK_6
