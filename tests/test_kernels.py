@@ -447,7 +447,32 @@ def _primitives(x, y, out, i, c):
     a, b = simd.load(x, i), simd.load(y, i)
     simd.store(out, 0, simd.fma(simd.splat(c), a, b))
     simd.store(out, simd.LANES, simd.add(a, b))
+    simd.put(out, 2 * simd.LANES + 1, simd.at(y, i))
     return simd.at(x, i), simd.total(simd.mul(a, b))
+
+
+@numba.njit
+def _comparisons(x, y, out):
+    a, b = simd.load(x, 0), simd.load(y, 0)
+    simd.store(out, 0, simd.larger(a, b))
+    simd.store(out, simd.LANES, simd.where_equal(a, a, simd.sub(a, b)))  # every lane equal: a - b throughout
+    simd.store(out, 2 * simd.LANES, simd.where_equal(a, b, simd.splat(x.dtype.type(3))))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_simd_comparisons(dtype):
+    """larger: the lane-wise maximum (max pooling); where_equal: a value where two blocks are equal, 0 elsewhere
+    (its gradient: every tied maximum)."""
+    rng = np.random.default_rng(3)
+    x = np.round(rng.standard_normal(simd.LANES) * 2).astype(dtype)
+    y = np.round(rng.standard_normal(simd.LANES) * 2).astype(dtype)
+    y[:4] = x[:4]
+    out = np.full(3 * simd.LANES, 9, dtype=dtype)
+    _comparisons(x, y, out)
+    n = simd.LANES
+    assert np.array_equal(out[:n], np.maximum(x, y))
+    assert np.array_equal(out[n : 2 * n], x - y)
+    assert np.array_equal(out[2 * n :], np.where(x == y, 3, 0)) and np.sum(out[2 * n :] == 3) >= 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -467,7 +492,7 @@ def test_simd_primitives(dtype, i):
     fused = np.array([float(v) for v in exact]).astype(dtype)  # c x + y rounded once (float32: exact in float64)
     assert np.array_equal(out[:n], fused)
     assert np.array_equal(out[n : 2 * n], x[i : i + n] + y[i : i + n])
-    assert np.all(out[2 * n :] == 0)
+    assert out[2 * n] == 0 and out[2 * n + 1] == y[i] and out[2 * n + 2] == 0  # put writes its one element
 
 
 @numba.njit

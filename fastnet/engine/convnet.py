@@ -44,8 +44,8 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
-from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, repeat, splat, spread, store, store_each,
-                   sub, vector_registers, where_equal)
+from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, put, repeat, splat, spread, store,
+                   store_each, sub, vector_registers, where_equal)
 from .simd import total as sum_block
 from .threads import barrier
 
@@ -339,11 +339,12 @@ def _patches(net, l, work, m, gather, share):
                 source = xo + (c * H + su + fh - 1 - u) * W + sv + fw - 1 - v
                 if gather:
                     for t in range(m * Q):
-                        g[source + at(places, t)] += at(work.dcols, column + t)
+                        here = source + at(places, t)
+                        put(g, here, at(g, here) + at(work.dcols, column + t))
                 else:
                     target = work.cols_off[l] + column
                     for t in range(m * Q):
-                        work.cols[target + t] = at(x, source + at(places, t))
+                        put(work.cols, target + t, at(x, source + at(places, t)))
 
 
 @kernel(inner=True)

@@ -21,8 +21,9 @@ lane (max pooling and its gradient); ``vector_registers`` says what registers th
 nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to
 whole blocks). ``fma`` rounds once, as the fused multiply-add instruction does; ``total`` adds a
 block's lanes (a dot product is ``total`` of ``mul`` and ``fma`` blocks). ``at(arr, i)`` is
-``arr[i]`` for an index known to be in range: numba would otherwise test every signed index for
-being negative (Python's wrap-around), which in a short inner loop costs as much as the work.
+``arr[i]`` for an index known to be in range (``put(arr, i, v)`` writes it): numba would otherwise
+test every signed index for being negative (Python's wrap-around), which in a short inner loop costs
+as much as the work.
 """
 
 import platform
@@ -125,6 +126,22 @@ def at(typingctx, arr, i):
         return context.unpack_value(builder, arr.dtype, builder.gep(data, [index]))
 
     return arr.dtype(arr, i), codegen
+
+
+@intrinsic
+def put(typingctx, arr, i, value):
+    """``arr[i] = value`` of a 1-D contiguous array, for 0 <= i < len(arr): no wrap-around, no bounds check."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C" and isinstance(i, types.Integer)
+            and isinstance(value, (types.Float, types.Integer))):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(arr)(context, builder, args[0]).data
+        index = context.cast(builder, args[1], i, types.intp)
+        builder.store(context.cast(builder, args[2], value, arr.dtype), builder.gep(data, [index]))
+        return context.get_dummy_value()
+
+    return types.none(arr, i, value), codegen
 
 
 @intrinsic
