@@ -66,6 +66,9 @@ def _fits_two_tiles(itemsize):
 
 
 PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two blocks (or rows) of B at once
+# A stride of 1 and an offset of 0 typed int64: a literal 1 or 0 in a call would make numba compile the
+# products once more for each place it appears (compile time is the reader's time).
+UNIT, ORIGIN = np.int64(1), np.int64(0)
 PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
@@ -147,7 +150,7 @@ def _slope(code, z, low, high):
     if code == RELU:
         return 1.0 if z >= 0 else 0.0
     if code == SIGMOID:
-        s = _activation(SIGMOID, z, low, high)
+        s = _activation(code, z, low, high)
         return s * (1.0 - s)
     if code == TANH:
         t = np.tanh(z)
@@ -357,7 +360,7 @@ def _conv_forward(net, l, work, m, share):
     _patches(net, l, work, m, False, share)
     _meet(work, share)
     first, last = _blocks_part(N, share)
-    _product(net.w, net.w_off[l], K, 1, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, False, 0.0,
+    _product(net.w, net.w_off[l], K, UNIT, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, False, 0.0,
              0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
@@ -393,7 +396,7 @@ def _dense_forward(net, l, work, m, masks, s, share):
         _meet(work, share)
     a, z = work.a.reshape(work.a.size), work.z.reshape(work.z.size)
     first, last = _blocks_part(pitch, share)
-    _product(a, xo, work.a.shape[1], 1, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, first, last, n_in,
+    _product(a, xo, work.a.shape[1], UNIT, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, first, last, n_in,
              False, 0.0, 0.0, work.starts[share[0]])
     _meet(work, share)
     keep = work.z.dtype.type(net.keep[l])
@@ -453,7 +456,7 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
         if not _meet(work, share):  # every share's dC/da_l from W_l before any share steps W_l
             return
     first, last = _blocks_part(pitch, share)
-    _product(a, xo, 1, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, first, last, m, True, eta, decay,
+    _product(a, xo, UNIT, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, first, last, m, True, eta, decay,
              work.starts[t])
 
 
@@ -492,7 +495,7 @@ def _conv_backward(net, l, work, m, share):
     _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N, work.sums[t])
     if l > 0:
         first, last = _blocks_part(N, share)
-        _product(net.w, net.w_off[l], 1, K, work.y, yo, N, work.dcols, 0, N, K, first, last, F, False, 0.0, 0.0,
+        _product(net.w, net.w_off[l], UNIT, K, work.y, yo, N, work.dcols, ORIGIN, N, K, first, last, F, False, 0.0, 0.0,
                  work.starts[t])
         _meet(work, share)
         _patches(net, l, work, m, True, share)
