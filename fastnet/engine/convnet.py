@@ -96,17 +96,17 @@ class ConvNet(NamedTuple):
 
 @declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
          dcols=Array(FLOAT, 1), pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1),
-         places_off=Array("int64", 1), y_off=Array("int64", 1),
-         cols_off=Array("int64", 1), dw=Array(FLOAT, 1), db=Array(FLOAT, 1), starts=Array("int64", 2),
-         sums=Array(FLOAT, 2), sync=Array("int64", 1), turns=Array("int64", 1))
+         places_off=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1), dw=Array(FLOAT, 1),
+         db=Array(FLOAT, 1), starts=Array("int64", 2), sums=Array(FLOAT, 2), sync=Array("int64", 1),
+         turns=Array("int64", 1))
 class ConvWork(NamedTuple):
     """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
     gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
     ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
-    their columns read an input map, ``_patches``), ``dcols`` room for one
-    layer's dC/dcols; the step's dC/dW of the convolutions and dC/db; per share (thread) of a step,
-    room for one filter's pooled values, a tile's row starts and its blocks' sums, and its count of
-    meetings (``turns[8 t]``); ``sync`` for the meetings (``threads.barrier``)."""
+    their columns read an input map, ``_patches``); ``dcols``, room for one layer's dC/dcols; the step's
+    dC/dW of the convolutions and dC/db; per share (thread) of a step, room for one filter's pooled
+    values, a tile's row starts and its blocks' sums, and its count of meetings (``turns[8 t]``);
+    ``sync`` for the meetings (``threads.barrier``)."""
 
     a: np.ndarray
     z: np.ndarray
