@@ -418,6 +418,30 @@ def test_progress_is_one_updating_line_on_a_terminal_and_nothing_elsewhere(monke
     assert len(narrow.getvalue()) - len("\r\033[K") == 59
 
 
+def test_the_time_left_weighs_epochs_by_their_work_when_told(monkeypatch):
+    """Chapter 6's runs differ 100-fold in an epoch's time: the estimate of the time left follows the work."""
+    import io
+
+    from fastnet.tools import progress as progress_module
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = iter([0.0, 2.0, 2.0, 2.0])  # the start, then each line drawn
+    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: next(clock))
+    weighed, even = Terminal(), Terminal()
+    progress = progress_module.Progress(3, stream=weighed, work=10.0)  # one cheap epoch, then two of 4.5 each
+    progress.begin("cheap", 1, weight=1.0)
+    progress.epoch()  # 2 s for 1 of 10: 18 s left
+    assert weighed.getvalue().endswith("cheap: epoch 1 of 1 (1 of 3 in all), about 18 s left")
+    clock = iter([0.0, 2.0, 2.0])
+    progress = progress_module.Progress(3, stream=even)
+    progress.begin("cheap", 1)
+    progress.epoch()  # 2 s for 1 of 3 epochs: 4 s left
+    assert even.getvalue().endswith("cheap: epoch 1 of 1 (1 of 3 in all), about 4 s left")
+
+
 class _Guessing:
     """A stand-in network that predicts ``digit`` for every image (what ``neglected_digits`` reads)."""
 

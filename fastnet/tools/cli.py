@@ -402,13 +402,15 @@ def _book_chapter_6(args):
             "epochs on 50,000 or 250,000)") if args.quick else ""
     print(f"The chapter-6 experiments, network3, float32, mini-batch 10, seeds from {seed}{note}", flush=True)
     with compile_notice():
-        seconds = experiments.chapter_6_estimate(training, expanded, validation, args.quick)
-    runs = sum(plan[-1] for plan in experiments.chapter_6_plan(args.quick))
+        epoch_seconds = experiments.chapter_6_estimate(training, expanded, validation, args.quick)
+    plan = experiments.chapter_6_plan(args.quick)
+    seconds = sum(s * row[5] * row[-1] for s, row in zip(epoch_seconds, plan))
+    runs = sum(row[-1] for row in plan)
     print(f"{runs} runs; about {duration(seconds)} on this machine (timed on each network's first mini-batches)",
           flush=True)
-    progress = Progress(sum(plan[5] * plan[-1] for plan in experiments.chapter_6_plan(args.quick)))
+    progress = Progress(sum(row[5] * row[-1] for row in plan), work=seconds)  # epochs weighed by their estimates
     rows, filters, (images_wrong, labels, votes) = experiments.chapter_6(
-        training, expanded, validation, test, seed, args.quick, progress)
+        training, expanded, validation, test, seed, args.quick, progress, epoch_seconds)
     progress.close()
     print()
     print(experiments.table(rows))

@@ -203,9 +203,9 @@ def chapter_6_plan(quick):
 
 
 def chapter_6_estimate(training, expanded, validation, quick, m=10, steps=50):
-    """Seconds the chapter-6 runs should take here: each network's first ``steps`` mini-batches and an
-    evaluation of 500 images timed after its kernels are ready, on one thread and on every CPU (the
-    faster counts, as the runs will choose), scaled to the runs' epochs."""
+    """Seconds an epoch of each run of ``chapter_6_plan`` should take here (a list, in its order): each
+    network's first ``steps`` mini-batches and an evaluation of 500 images timed after its kernels are
+    ready, on one thread and on every CPU (the faster counts, as the runs will choose)."""
     X = training[0].get_value(borrow=True)[: steps * m]
     Y = training[1].get_value(borrow=True)[: steps * m].astype(np.int64)
     per_step, per_image = {}, {}
@@ -226,22 +226,21 @@ def chapter_6_estimate(training, expanded, validation, quick, m=10, steps=50):
                 start = time.perf_counter()
                 engine.convnet_predictions(net, X[:500], threads)
                 per_image[kind] = min(per_image[kind], (time.perf_counter() - start) / 500)
-    total = 0.0
-    for name, kind, eta, lmbda, is_expanded, epochs, _, runs in chapter_6_plan(quick):
-        n = network3.size(expanded if is_expanded else training)
-        total += runs * epochs * (n // m * per_step[kind] + 2 * network3.size(validation) * per_image[kind])
-    return total
+    return [network3.size(expanded if is_expanded else training) // m * per_step[kind]
+            + 2 * network3.size(validation) * per_image[kind]
+            for name, kind, eta, lmbda, is_expanded, epochs, _, runs in chapter_6_plan(quick)]
 
 
-def chapter_6(training, expanded, validation, test, seed, quick, progress):
+def chapter_6(training, expanded, validation, test, seed, quick, progress, epoch_seconds=None):
     """Rerun chapter 6's experiments (``chapter_6_data``'s sets): returns the rows, the first convolution's
-    filters of the ReLU network and the ensemble's mistakes ``(images, labels, votes)``."""
+    filters of the ReLU network and the ensemble's mistakes ``(images, labels, votes)``. ``epoch_seconds``
+    (``chapter_6_estimate``) weighs each run's epochs in ``progress``'s estimate of the time left."""
     rows, filters, ensemble, voters_seconds = [], None, [], 0.0
-    for name, kind, eta, lmbda, is_expanded, epochs, book, runs in chapter_6_plan(quick):
+    for number, (name, kind, eta, lmbda, is_expanded, epochs, book, runs) in enumerate(chapter_6_plan(quick)):
         data = expanded if is_expanded else training
         for run in range(runs):
             label = name if runs == 1 else f"{name}, net {run + 1} of {runs}"
-            progress.begin(label, epochs)
+            progress.begin(label, epochs, 1.0 if epoch_seconds is None else epoch_seconds[number])
             start, curve = time.perf_counter(), []
 
             def log(line):

@@ -11,22 +11,27 @@ import time
 
 
 class Progress:
-    """Counts epochs (or other ``unit``s) out of ``total`` and shows them, with an estimate of the time left."""
+    """Counts epochs (or other ``unit``s) out of ``total`` and shows them, with an estimate of the time left.
 
-    def __init__(self, total, stream=None, unit="epoch"):
+    The estimate takes every epoch as equal work, unless ``work`` gives the total in other terms (say
+    estimated seconds) and ``begin`` each task's ``weight`` of an epoch in them."""
+
+    def __init__(self, total, stream=None, unit="epoch", work=None):
         self.total, self.done, self.unit = max(int(total), 1), 0, unit
+        self.work, self.work_done, self.weight = float(work or self.total), 0.0, 1.0
         self.stream = sys.stderr if stream is None else stream
         self.shown = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start, self.task, self.size, self.base = time.perf_counter(), "", None, 0
 
-    def begin(self, task, size=None):
-        """Name the work that starts now, of ``size`` epochs (or units) when given."""
-        self.task, self.size, self.base = task, size, self.done
+    def begin(self, task, size=None, weight=1.0):
+        """Name the work that starts now, of ``size`` epochs (or units) when given, each ``weight`` of work."""
+        self.task, self.size, self.base, self.weight = task, size, self.done, weight
         self._show()
 
     def epoch(self, count=1):
         """Count ``count`` finished epochs."""
         self.done += count
+        self.work_done += count * self.weight
         self._show()
 
     def epoch_log(self, line):
@@ -44,7 +49,8 @@ class Progress:
         if not self.shown:
             return
         elapsed = time.perf_counter() - self.start
-        left = f", about {duration(elapsed / self.done * (self.total - self.done))} left" if self.done else ""
+        left = elapsed / self.work_done * max(self.work - self.work_done, 0.0) if self.work_done else None
+        left = "" if left is None else f", about {duration(left)} left"
         count = f"{self.done} of {self.total}"
         if self.size is not None:
             count = f"{self.done - self.base} of {self.size} ({count} in all)"
