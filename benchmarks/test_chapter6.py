@@ -7,32 +7,20 @@ import numpy as np
 import pytest
 
 from fastnet import engine
-from fastnet.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
+from fastnet.network3 import Network
+from fastnet.tools.experiments import chapter_6_layers
 
 M, STEPS, EPOCH_STEPS = 10, 200, 5000
-
-
-def two_conv():
-    return [ConvPoolLayer((20, 1, 5, 5), (M, 1, 28, 28), (2, 2), ReLU), ConvPoolLayer((40, 20, 5, 5), (M, 20, 12, 12), (2, 2), ReLU),
-            FullyConnectedLayer(640, 100, ReLU), SoftmaxLayer(100, 10)]
-
-
-def dropout():
-    return [ConvPoolLayer((20, 1, 5, 5), (M, 1, 28, 28), (2, 2), ReLU), ConvPoolLayer((40, 20, 5, 5), (M, 20, 12, 12), (2, 2), ReLU),
-            FullyConnectedLayer(640, 1000, ReLU, p_dropout=0.5), FullyConnectedLayer(1000, 1000, ReLU, p_dropout=0.5),
-            SoftmaxLayer(1000, 10, p_dropout=0.5)]
-
-
-NETWORKS = {"two conv ReLU, FC 100": (two_conv, 0.1), "two conv ReLU, FC 1000 x 2 with dropout": (dropout, 0.0)}
+NETWORKS = {"two conv ReLU, FC 100": ("relu", 0.1), "two conv ReLU, FC 1000 x 2 with dropout": ("dropout", 0.0)}
 
 
 @pytest.mark.parametrize("name", NETWORKS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("threads", sorted({1, engine.available_cpus()}))
 def test_network3_epoch(benchmark, record, mnist_arrays, name, dtype, threads):
-    build, lmbda = NETWORKS[name]
+    kind, lmbda = NETWORKS[name]
     np.random.seed(0)
-    net = Network(build(), M, dtype=np.dtype(dtype))
+    net = Network(chapter_6_layers(kind, M), M, dtype=np.dtype(dtype))
     X, y = mnist_arrays
     X, y = np.ascontiguousarray(X[: STEPS * M], dtype=dtype), y[: STEPS * M].astype(np.int64)
     packed = engine.pack_convnet([layer._spec() for layer in net.layers], net.dtype)

@@ -15,23 +15,16 @@ import time
 import numpy as np
 
 from fastnet import engine, mnist_loader
-from fastnet.network3 import ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer, sigmoid
+from fastnet.tools.experiments import chapter_6_layers
 
 M = 10
 
 
 def networks():
     """The book's chapter-6 networks: (name, layers, lmbda, eta), named as ``torch_conv_epoch.py`` names them."""
-    conv1 = lambda act: ConvPoolLayer((20, 1, 5, 5), (M, 1, 28, 28), (2, 2), act)  # noqa: E731
-    conv2 = ConvPoolLayer((40, 20, 5, 5), (M, 20, 12, 12), (2, 2), ReLU)
-    return [
-        ("conv 20x5x5, FC 100 sigmoid", [conv1(sigmoid), FullyConnectedLayer(2880, 100), SoftmaxLayer(100, 10)], 0.0, 0.1),
-        ("two conv ReLU, FC 100 (the book's 99.23%)", [conv1(ReLU), conv2, FullyConnectedLayer(640, 100, ReLU),
-                                                       SoftmaxLayer(100, 10)], 0.1, 0.03),
-        ("two conv ReLU, FC 1000 x 2 with dropout", [conv1(ReLU), conv2, FullyConnectedLayer(640, 1000, ReLU, p_dropout=0.5),
-                                                     FullyConnectedLayer(1000, 1000, ReLU, p_dropout=0.5),
-                                                     SoftmaxLayer(1000, 10, p_dropout=0.5)], 0.0, 0.03),
-    ]
+    return [("conv 20x5x5, FC 100 sigmoid", chapter_6_layers("conv", M), 0.0, 0.1),
+            ("two conv ReLU, FC 100 (the book's 99.23%)", chapter_6_layers("relu", M), 0.1, 0.03),
+            ("two conv ReLU, FC 1000 x 2 with dropout", chapter_6_layers("dropout", M), 0.0, 0.03)]
 
 
 def main(dtype, threads):

@@ -351,6 +351,16 @@ def _patches(net, l, work, m, gather, share):
 
 
 @kernel(inner=True)
+def _window_maximum(y, first, S, windows):
+    """The block-wise maximum of the ``windows`` runs of y that start at ``first``, ``S`` apart: each lane the
+    maximum of one pooling window."""
+    top = load(y, first)
+    for s in range(1, windows):
+        top = larger(top, load(y, first + s * S))
+    return top
+
+
+@kernel(inner=True)
 def _conv_forward(net, l, work, m, share):
     """y = W cols (every filter's outputs for the m examples); z = the maximum of each pooling window plus the
     filter's bias, a_{l+1} = f(z). Each phase in shares: rows of the patches, columns of y, filters."""
@@ -369,9 +379,7 @@ def _conv_forward(net, l, work, m, share):
     for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
-            top = load(work.y, yo + f * N + p)
-            for s in range(1, ph * pw):
-                top = larger(top, load(work.y, yo + f * N + s * S + p))
+            top = _window_maximum(work.y, yo + f * N + p, S, ph * pw)
             store(pool, p, add(top, bias))
         for e in range(m):
             for q in range(Q):
@@ -483,9 +491,7 @@ def _conv_backward(net, l, work, m, share):
         for p in range(m * Q, S):
             pool[p] = 0
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima
-            top = load(work.y, yo + f * N + p)
-            for s in range(1, ph * pw):
-                top = larger(top, load(work.y, yo + f * N + s * S + p))
+            top = _window_maximum(work.y, yo + f * N + p, S, ph * pw)
             dz = load(pool, p)
             for s in range(ph * pw):
                 at_ = yo + f * N + s * S + p

@@ -90,7 +90,7 @@ def convnet_work(net, rows, shares=1):
             C, H, W, F[l], fh, fw, ph, pw = net.dims[l]
             qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
             K[l], windows[l] = C * fh * fw, ph * pw
-            span[l] = -(-(rows * qh * qw) // LANES) * LANES
+            span[l] = _whole_blocks(rows * qh * qw)
             e, i, j = np.meshgrid(np.arange(rows), np.arange(qh), np.arange(qw), indexing="ij")
             places[l] = (e * net.a_off[-1] + i * ph * W + j * pw).ravel().astype(np.int64)
     width = windows * span

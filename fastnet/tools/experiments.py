@@ -151,7 +151,7 @@ def chapter_3(training, validation, test, seed, quick, progress):
     return rows
 
 
-def _chapter_6_layers(kind, m):
+def chapter_6_layers(kind, m):
     """The book's chapter-6 networks by name, for mini-batches of ``m`` (its layers drawn now, as the book's)."""
     conv1 = lambda act: ConvPoolLayer((20, 1, 5, 5), (m, 1, 28, 28), (2, 2), act)  # noqa: E731
     conv2 = lambda act: ConvPoolLayer((40, 20, 5, 5), (m, 20, 12, 12), (2, 2), act)  # noqa: E731
@@ -212,7 +212,7 @@ def chapter_6_estimate(training, expanded, validation, quick, m=10, steps=50):
     for name, kind, eta, lmbda, _, epochs, _, runs in chapter_6_plan(quick):
         if kind not in per_step:
             state = np.random.get_state()
-            specs = [layer._spec() for layer in _chapter_6_layers(kind, m)]
+            specs = [layer._spec() for layer in chapter_6_layers(kind, m)]
             np.random.set_state(state)  # the estimate draws nothing that the runs will
             per_step[kind] = per_image[kind] = np.inf
             for threads in sorted({1, engine.available_cpus()}):
@@ -249,7 +249,7 @@ def chapter_6(training, expanded, validation, test, seed, quick, progress, epoch
                     curve.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
 
             np.random.seed(seed + run)
-            net = network3.Network(_chapter_6_layers(kind, 10), 10)
+            net = network3.Network(chapter_6_layers(kind, 10), 10)
             best, iteration, accuracy = net.SGD(data, epochs, 10, eta, validation, test, lmbda=lmbda, log=log)
             if run == 0:
                 measured = (f"{100 * accuracy:.2f}% (validation {100 * best:.2f}% after epoch "
