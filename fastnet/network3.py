@@ -24,6 +24,7 @@ import numpy as np
 
 from . import mnist_loader
 from ._book import validation
+from ._book.ensemble import plurality
 from ._book.sigmoid_network import print_line
 from . import engine
 from .engine import compile_notice
@@ -221,11 +222,13 @@ class Network:
         self._dropout_rng = np.random.default_rng(self.dropout_seed)  # one stream for every SGD call, as the book's
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, validation_data, test_data=None, lmbda=0.0, *,
-            log=print_line):
+            log=print_line, threads=None):
         """Train by mini-batch SGD and print the book's lines: ``Training mini-batch number i`` every 1,000
         mini-batches, the validation accuracy after each epoch and, when it is the best so far, the test
         accuracy; at the end the best validation accuracy, its iteration and the test accuracy then.
-        Returns ``(best_validation_accuracy, best_iteration, test_accuracy)``."""
+        Returns ``(best_validation_accuracy, best_iteration, test_accuracy)``. ``log`` receives each line;
+        ``threads`` forces a thread count (the parameters are the same bit for bit on any)."""
+        threads = None if threads is None else validation.count("SGD", "threads", threads, 1)
         epochs = validation.count("SGD", "epochs", epochs, 0)
         mini_batch_size = validation.count("SGD", "mini_batch_size", mini_batch_size, 1)
         if mini_batch_size != self.mini_batch_size:
@@ -251,7 +254,7 @@ class Network:
         with compile_notice():
             net = engine.pack_convnet(specs, self.dtype)
             run = engine.ConvNetRun(net, mini_batch_size, engine.convnet_dropout_masks(net, mini_batch_size,
-                                                                                        self._dropout_rng))
+                                                                                        self._dropout_rng), threads)
             X = np.ascontiguousarray(X, dtype=self.dtype)
             if not np.all(np.isfinite(X)):
                 raise validation.BadValue(f"SGD: training_data inputs overflow {self.dtype} (too large to train on)")
@@ -337,9 +340,7 @@ def size(data):
 def vote(nets, data):
     """The networks' plurality vote on ``data`` (``(x, y)``): ``(accuracy, error_locations, erroneous_predictions)``.
 
-    The book's ``ensemble`` compiles a Theano function per network; this is its vote: each input's
-    class is the one most networks predict, a tie going to the class that the earliest of the tied
-    networks predicted (as ``Counter.most_common`` orders them)."""
+    The book's ``ensemble`` compiles a Theano function per network; this is its vote (``plurality``)."""
     nets = list(nets)
     if not nets or not all(isinstance(net, Network) for net in nets):
         raise validation.BadType(f"vote: nets must be a non-empty list of network3.Network, got {nets!r:.60}")
@@ -348,11 +349,4 @@ def vote(nets, data):
     if len(labels) == 0 or len(labels) != size((x, y)):
         raise validation.BadValue(f"vote: data must hold as many labels as inputs, and some, got {size((x, y))} inputs "
                                   f"and {len(labels)} labels")
-    predictions = np.stack([net.predictions(x) for net in nets])  # (nets, n)
-    votes = np.zeros((len(labels), int(predictions.max(initial=0)) + 1), dtype=np.int64)
-    for row in predictions:
-        votes[np.arange(len(labels)), row] += 1
-    most = votes.max(axis=1)
-    chosen = np.array([next(p for p in predictions[:, i] if votes[i, p] == most[i]) for i in range(len(labels))])
-    errors = np.flatnonzero(chosen != labels)
-    return 1 - len(errors) / len(labels), errors.tolist(), chosen[errors].tolist()
+    return plurality(np.stack([net.predictions(x) for net in nets]), labels)

@@ -23,6 +23,7 @@ from .inputs import DataSet, data_set, labels_of, one_hot_targets, sparse_rows
 from .jit import COMPILE_NOTICE, compile_notice
 from .kernels import CROSS_ENTROPY, QUADRATIC, Step
 from .layout import Params, pack, unpack
+from .shuffle import own_generator
 from .threads import available_cpus
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "COMPILE_NOTICE", "compile_notice",
     "CROSS_ENTROPY", "QUADRATIC", "Step",
     "Params", "pack", "unpack",
-    "available_cpus",
+    "available_cpus", "own_generator",
     "CONV", "DENSE", "SOFTMAX", "LINEAR", "RELU", "SIGMOID", "TANH", "SIGMOID_LIMITS",
     "ConvNetLayer", "ConvNetRun", "convnet_dropout_masks", "convnet_predictions", "convnet_work", "pack_convnet",
     "unpack_convnet",

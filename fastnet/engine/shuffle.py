@@ -6,9 +6,12 @@ and the very same random numbers: it reads the state of Python's global Mersenne
 ``random.getstate()``, replays CPython's ``shuffle`` / ``_randbelow`` / ``getrandbits`` on it in
 numba (far faster than ``random.shuffle`` on a list), and writes the advanced state back
 with ``random.setstate()``, so that everything after sees the generator the book would leave.
+A thread can be given a generator of its own instead (``own_generator``).
 """
 
 import random
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -18,15 +21,35 @@ _N, _M = 624, 397  # MT19937 state size and shift
 _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 
 
+_THREAD = threading.local()  # ``generator``: the calling thread's own, where ``own_generator`` gave it one
+
+
+@contextmanager
+def own_generator(generator):
+    """In the block, this thread shuffles with ``generator`` (a ``random.Random``), not the global ``random``.
+
+    A run seeded with ``random.Random(seed)`` then draws exactly what ``random.seed(seed)`` would give
+    it, even where other threads of the process draw from the global generator meanwhile (a Dask
+    worker's event loop does).
+    """
+    _THREAD.generator = generator
+    try:
+        yield
+    finally:
+        del _THREAD.generator
+
+
 def shuffle_in_place(order):
     """Shuffle the int64 array ``order`` in place exactly as ``random.shuffle`` shuffles a list.
 
-    Uses and advances the global ``random`` state just as ``random.shuffle`` would.
+    Uses and advances the global ``random`` state (or the thread's ``own_generator``) just as
+    ``random.shuffle`` would.
     """
-    version, internal, gauss_next = random.getstate()
+    generator = getattr(_THREAD, "generator", random)
+    version, internal, gauss_next = generator.getstate()
     mt = np.array(internal[:-1], dtype=np.int64)
     position = _shuffle(order, mt, internal[-1])
-    random.setstate((version, tuple(mt.tolist()) + (position,), gauss_next))
+    generator.setstate((version, tuple(mt.tolist()) + (position,), gauss_next))
 
 
 @kernel(inner=True)

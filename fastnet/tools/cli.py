@@ -8,12 +8,17 @@
     fastnet evaluate MODEL [--data DIR]
     fastnet book [--chapter 1|3|6] [--quick] [--seed N] [--plot DIR] [--data DIR]
     fastnet bench [--repeats N] [--data DIR]
+    fastnet sweep [--chapter 1|3|6] [--network N ...] [--eta X ...] [--lmbda X ...] [--mini-batch-size N ...]
+                  [--epochs N ...] [--seed N ...] [--dtype D ...] [--train-size N ...] [--expanded]
+                  [--runs FILE] [--out FILE] [--resume] [--workers N | --scheduler ADDRESS]
+                  [--plot DIR] [--data DIR]
 
 Without a command it trains, so ``fastnet`` alone is the book's 784-100-10 run. With ``--cost``,
 ``--lmbda``, ``--init`` or ``--monitor`` it trains chapter 3's ``network2`` instead.
 """
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -32,13 +37,13 @@ import numpy as np
 from .. import __version__, mnist_loader, network2
 from .._book.files import ModelFileError
 from ..mnist_loader import DataError
-from ..engine import warm_up
+from ..engine import available_cpus, warm_up
 from ..network import Network, load
 from . import experiments
 from .bench import CASES, DTYPES, reader_runs, reader_runs_table, scaling_table
 from .progress import Progress, duration
 
-COMMANDS = ("train", "evaluate", "book", "bench")
+COMMANDS = ("train", "evaluate", "book", "bench", "sweep")
 MISTAKES_SHOWN = 60  # the ensemble's mistakes drawn by fastnet book --chapter 6 --plot (the book's had 33)
 MONITORS = ("training-cost", "training-accuracy", "evaluation-cost", "evaluation-accuracy")
 
@@ -181,6 +186,40 @@ def bench_parser():
         "compile cache and beside a busy core, printed as Markdown tables (takes a few minutes).",
     )
     parser.add_argument("--repeats", type=_positive_int, default=3, help="timed epochs per row; the median is shown (default 3)")
+    _data_option(parser)
+    return parser
+
+
+def sweep_parser():
+    parser = _Parser(prog="fastnet sweep", description=(
+        "Train many configurations as independent one-thread runs, as many at once as there are CPUs (or on a Dask "
+        "cluster), each run's result appended to --out as it finishes. Each grid option takes one value or "
+        "several; every combination runs. Options left out take the chapter's defaults (the book's main run)."))
+    parser.add_argument("--chapter", type=int, choices=[1, 3, 6], default=1,
+                        help="1: network.py (test accuracy), 3: network2.py, cross-entropy (validation accuracy), "
+                        "6: network3.py (validation accuracy); default 1")
+    grid = parser.add_argument_group("the grid")
+    grid.add_argument("--network", nargs="+", metavar="N",
+                      help="layer sizes such as 784,30,10 (chapters 1 and 3), or a chapter-6 network: "
+                      + ", ".join(experiments.CHAPTER_6_NETWORKS))
+    grid.add_argument("--eta", type=float, nargs="+", metavar="X", help="learning rates")
+    grid.add_argument("--lmbda", type=float, nargs="+", metavar="X", help="L2 regularisation (chapters 3 and 6)")
+    grid.add_argument("--mini-batch-size", type=int, nargs="+", metavar="N", help="mini-batch sizes")
+    grid.add_argument("--epochs", type=int, nargs="+", metavar="N", help="epochs per run")
+    grid.add_argument("--seed", type=int, nargs="+", metavar="N", help="seeds of random and np.random (default 0)")
+    grid.add_argument("--dtype", nargs="+", choices=["float64", "float32"], help="arithmetic")
+    grid.add_argument("--train-size", type=int, nargs="+", metavar="N", help="train on the first N images")
+    grid.add_argument("--expanded", action="store_true", help="chapter 6: the 250,000 expanded training images")
+    parser.add_argument("--runs", metavar="FILE", default=None,
+                        help="a JSON list of runs instead of a grid, each an object of the options above")
+    parser.add_argument("--out", metavar="FILE", default="sweep.jsonl",
+                        help="results, one JSON line per finished run (default sweep.jsonl)")
+    parser.add_argument("--resume", action="store_true", help="keep the runs --out has finished and run the others")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=None, help="processes at once (default: one per CPU)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help='a Dask scheduler, such as tcp://host:8786 (needs pip install "fastnet[cluster]")')
+    parser.add_argument("--plot", metavar="DIR", default=None, help="draw the curves and the scores into DIR")
     _data_option(parser)
     return parser
 
@@ -469,6 +508,92 @@ def bench(argv):
     print(reader_runs_table(runs))
 
 
+GRID_OPTIONS = ("network", "eta", "lmbda", "mini_batch_size", "epochs", "seed", "dtype", "train_size")
+
+
+def _sweep_runs(args):
+    """The runs ``fastnet sweep`` was given: its --runs file, or the grid of its options."""
+    from .._book.validation import MISTAKES
+    from .sweep import grid, make_run
+
+    options = {name: getattr(args, name) for name in GRID_OPTIONS if getattr(args, name) is not None}
+    if args.expanded:
+        options["expanded"] = True
+    try:
+        if args.runs is None:
+            return grid(args.chapter, **options)
+        if options:
+            raise CommandError(f"sweep: --runs lists the runs; grid options ({', '.join(options)}) cannot be added")
+        with _user_file("--runs"):
+            listed = json.loads(Path(args.runs).read_text())
+        if not isinstance(listed, list) or not all(isinstance(run, dict) for run in listed):
+            raise CommandError(f"sweep: --runs {args.runs} must hold a JSON list of objects, one per run")
+        runs = []
+        for i, run in enumerate(listed):
+            try:
+                runs.append(make_run(**run))
+            except MISTAKES as mistake:
+                raise CommandError(f"sweep: --runs {args.runs}, run {i}: {mistake}") from None
+        return runs
+    except MISTAKES as mistake:
+        raise CommandError(f"sweep: {mistake}") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"sweep: --runs {args.runs} is not JSON: {error}") from None
+
+
+def sweep_command(argv):
+    from .._book.validation import MISTAKES
+    from .sweep import ResultsFile, summary, sweep
+
+    args = sweep_parser().parse_args(argv)
+    _require_plotting(args.plot)
+    runs = _sweep_runs(args)
+    if not runs:
+        raise CommandError(f"sweep: --runs {args.runs} lists no runs")
+    results_file = ResultsFile(args.out)
+    if results_file.has_lines() and not args.resume:
+        raise CommandError(f"sweep: --out {args.out} already holds results: add --resume to continue that sweep, or "
+                           "choose another file")
+    with _user_file("--out"):
+        finished = results_file.finished() if args.resume else {}
+    todo = sum(1 for run in runs if run not in finished)
+    where = (f"on the Dask cluster at {args.scheduler}" if args.scheduler else
+             f"{min(args.workers or available_cpus(), max(todo, 1))} at a time on this machine")
+    kept = f", {len(runs) - todo} of them already in {args.out}" if args.resume else ""
+    print(f"Sweep of {len(runs)} runs{kept}: {todo} to train, {where}; results in {args.out}", flush=True)
+    progress = Progress(todo, unit="run")
+    progress.begin(f"sweep of {todo} runs")
+
+    def log(line):
+        progress.close()
+        print(line, flush=True)
+        progress.begin(f"sweep of {todo} runs")
+
+    try:
+        with _user_file("--out"):
+            results = sweep(runs, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                            data=args.data, log=log, progress=progress)
+    except MISTAKES as mistake:
+        raise CommandError(f"sweep: {mistake}") from None
+    except ImportError as error:
+        raise CommandError(f"sweep: {error}") from None
+    except KeyboardInterrupt:
+        progress.close()
+        done = len(ResultsFile(args.out).finished())
+        print(f"fastnet: interrupted; the {done} runs finished are in {args.out}: the same command with --resume "
+              "continues the sweep", file=sys.stderr)
+        raise
+    progress.close()
+    print()
+    print(summary(results))
+    if args.plot:
+        from .plots import plot_sweep
+
+        with _user_file("--plot"):
+            paths = plot_sweep(results, args.plot)
+        print(f"Plotted {', '.join(path.name for path in paths)} to {args.plot}")
+
+
 def main(argv=None):
     """Run a command. A user's mistake (an option, a file that cannot be read or written, the data, a model
     file) is one line on stderr and exit code 2; anything else is a fault of fastnet's: its traceback, a
@@ -476,7 +601,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
     try:
-        {"train": train, "evaluate": evaluate, "book": book, "bench": bench}[command](argv)
+        {"train": train, "evaluate": evaluate, "book": book, "bench": bench, "sweep": sweep_command}[command](argv)
     except (CommandError, DataError, ModelFileError) as exc:
         print(f"fastnet: error: {exc}", file=sys.stderr)
         return 2

@@ -151,6 +151,9 @@ def chapter_3(training, validation, test, seed, quick, progress):
     return rows
 
 
+CHAPTER_6_NETWORKS = ("fc", "conv", "conv-conv", "relu", "relu-fc-fc", "dropout")  # chapter_6_layers' names
+
+
 def chapter_6_layers(kind, m):
     """The book's chapter-6 networks by name, for mini-batches of ``m`` (its layers drawn now, as the book's)."""
     conv1 = lambda act: ConvPoolLayer((20, 1, 5, 5), (m, 1, 28, 28), (2, 2), act)  # noqa: E731

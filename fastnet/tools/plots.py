@@ -106,3 +106,71 @@ def plot_digits(images, labels, guesses, *, title=None, path=None):
     figure (for example a network's mistakes, as the book shows its ensemble's)."""
     captions = [f"{label} ({guess})" for label, guess in zip(labels, guesses)]
     return _image_grid([image.reshape(28, 28) for image in images], 12, (0.9, 1.05), captions, title=title, path=path)
+
+
+def _varying(runs, fields):
+    """The fields of ``runs`` (``Run``s) whose values differ between them."""
+    return [field for field in fields if len({getattr(run, field) for run in runs}) > 1]
+
+
+def plot_sweep(results, directory):
+    """Draw a sweep's finished ``results`` into ``directory``: ``curves.png``, each configuration's score per
+    epoch (the mean over its seeds), and for each number that varies (eta, lmbda, mini-batch size,
+    epochs, training images) ``best-against-<option>.png``, every run's best score against it. Returns
+    the paths written."""
+    from pathlib import Path
+
+    import numpy as np
+
+    done = [r for r in results if r is not None and r.status == "done"]
+    if not done:
+        raise ValueError("plot_sweep: no finished runs to draw")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    configurations = {}
+    for result in done:
+        configurations.setdefault(result.run.configuration, []).append(result)
+    named = _varying(list(configurations), ("chapter", "network", "eta", "lmbda", "mini_batch_size", "epochs",
+                                            "dtype", "train_size", "expanded"))
+    label = lambda run: ", ".join(f"{field} {getattr(run, field)}" for field in named) or "every run"  # noqa: E731
+    figure = _figure()
+    axis = figure.add_subplot()
+    for configuration, group in configurations.items():
+        length = min(len(r.scores) for r in group)
+        mean = np.mean([r.scores[:length] for r in group], axis=0)
+        axis.plot(range(length), mean, linewidth=1.4, label=f"{label(configuration)} ({len(group)} seeds)"
+                  if len(group) > 1 else label(configuration))
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(f"{done[0].scored_on} accuracy (%)")
+    axis.set_title("each configuration, mean over its seeds")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize="small")
+    paths = [directory / "curves.png"]
+    figure.savefig(paths[0])
+    for field in _varying(list(configurations), ("eta", "lmbda", "mini_batch_size", "epochs", "train_size")):
+        if any(getattr(r.run, field) is None for r in done):
+            continue
+        others = [f for f in named if f != field]
+        figure = _figure()
+        axis = figure.add_subplot()
+        lines = {}
+        for result in done:
+            lines.setdefault(tuple(getattr(result.run, f) for f in others), []).append(result)
+        for key, group in lines.items():
+            xs = sorted({getattr(r.run, field) for r in group})
+            means = [np.mean([r.best for r in group if getattr(r.run, field) == x]) for x in xs]
+            line, = axis.plot(xs, means, marker="o", linewidth=1.4,
+                              label=", ".join(f"{f} {v}" for f, v in zip(others, key)) or "mean over seeds")
+            axis.scatter([getattr(r.run, field) for r in group], [r.best for r in group], color=line.get_color(),
+                         s=12, alpha=0.5)
+        values = [getattr(r.run, field) for r in done]
+        if min(values) > 0 and max(values) >= 10 * min(values):
+            axis.set_xscale("log")
+        axis.set_xlabel(field.replace("_", " "))
+        axis.set_ylabel(f"best {done[0].scored_on} accuracy (%)")
+        axis.set_title(f"best score of each run against {field.replace('_', ' ')} (lines: mean over seeds)")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize="small")
+        paths.append(directory / f"best-against-{field.replace('_', '-')}.png")
+        figure.savefig(paths[-1])
+    return paths
