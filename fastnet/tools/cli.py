@@ -6,7 +6,7 @@
                     [--monitor LIST] [--evaluation-data test|validation]
                     [--plot PNG] [--threads N] [--data DIR]
     fastnet evaluate MODEL [--data DIR]
-    fastnet book [--chapter 1|3|6] [--quick] [--seed N] [--plot DIR] [--data DIR]
+    fastnet book [--chapter 1|3|5|6] [--quick] [--seed N] [--plot DIR] [--data DIR]
     fastnet bench [--repeats N] [--data DIR]
     fastnet sweep [--chapter 1|3|6] [--network N ...] [--eta X ...] [--lmbda X ...] [--mini-batch-size N ...]
                   [--epochs N ...] [--seed N ...] [--dtype D ...] [--train-size N ...] [--expanded]
@@ -166,7 +166,7 @@ def book_parser():
         description="Rerun a chapter's experiments and print the book's figure beside the measured one, and "
         "each run's time. Chapter 3's are the runs the book recorded, with its seeds.",
     )
-    parser.add_argument("--chapter", type=int, choices=[1, 3, 6], default=1, help="the chapter (default 1)")
+    parser.add_argument("--chapter", type=int, choices=[1, 3, 5, 6], default=1, help="the chapter (default 1)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer epochs: 5 instead of 30 (chapter 3: and 40 instead of 400; chapter 6: 2 epochs "
                         "on 5,000 training images, scored on 1,000)")
@@ -402,6 +402,9 @@ def book(argv):
     elif args.chapter == 6:
         _book_chapter_6(args)
         return
+    elif args.chapter == 5:
+        _book_chapter_5(args)
+        return
     else:
         seed = experiments.BOOK_SEED_CHAPTER_3 if args.seed is None else args.seed
         with _user_file("the MNIST data"):
@@ -424,6 +427,64 @@ def book(argv):
     if args.plot:
         with _user_file("--plot"):
             _plot_rows(rows, Path(args.plot))
+
+
+def _book_chapter_5(args):
+    """``fastnet book --chapter 5``: accuracy against depth and the hidden layers' speed of learning, in parallel."""
+    from . import chapter5
+    from .sweep import describe
+
+    seed = 0 if args.seed is None else args.seed
+    if seed + max(chapter5.SEEDS, chapter5.NORM_SEEDS) > 2**32:
+        raise CommandError(f"book: argument --seed: chapter 5 seeds its runs with the seed and the next "
+                           f"{chapter5.NORM_SEEDS - 1}, which NumPy takes below 2**32; expected at most "
+                           f"{2**32 - chapter5.NORM_SEEDS}, got {seed}")
+    runs = chapter5.depth_runs(seed, args.quick)
+    epochs = chapter5.QUICK["gradient_epochs"] if args.quick else chapter5.GRADIENT_EPOCHS
+    note = (f" (--quick: {runs[0].epochs} epochs on {runs[0].train_size:,} images, {epochs} epochs of the gradient "
+            f"runs; the book ran 30 on 50,000 and {chapter5.GRADIENT_EPOCHS})") if args.quick else ""
+    print(f"The chapter-5 experiments, network2 (cross-entropy), eta 0.1, lmbda 5.0, {len(runs)} depth runs and three "
+          f"courses of training on {available_cpus()} CPUs at once, seeds from {seed}{note}", flush=True)
+    progress = Progress(len(runs) + len(chapter5.BOOK_NORMS), unit="run")
+    progress.begin("chapter 5")
+
+    def log(line):
+        progress.close()
+        print(line, flush=True)
+        progress.begin("chapter 5")
+
+    with _user_file("the MNIST data"):
+        results, norms, courses = chapter5.chapter_5(seed, args.quick, data=args.data, log=log, progress=progress)
+    progress.close()
+    print()
+    print(f"Validation accuracy at the best epoch, network2 by depth ({len(runs) // len(chapter5.DEPTHS)} seeds each):")
+    print()
+    print(chapter5.depth_table(results))
+    print()
+    print(f"Speed of learning at initialisation, the norm of the mean dC/db over the first 1,000 training images, "
+          f"hidden layer 1 first (mean of {chapter5.NORM_SEEDS} seeds; the book's run was not seeded):")
+    print()
+    print(chapter5.norms_table(norms))
+    print()
+    print(f"After {epochs} epochs of full-batch training on those images (seed {seed}):")
+    for hidden, course in courses.items():
+        print(f"  {hidden} hidden layers: " + ", ".join(f"{v:.2g}" for v in course[-1]) +
+              f" (from {', '.join(f'{v:.3f}' for v in course[0])})")
+    print()
+    print(chapter5.falling(norms))
+    failed = [describe(r) for r in results if r.status != "done"]
+    if failed:
+        print("Failed: " + "; ".join(failed))
+    if args.plot:
+        from .plots import plot_speed_of_learning, plot_sweep
+
+        directory = Path(args.plot)
+        with _user_file("--plot"):
+            plot_sweep(results, directory)
+            for hidden, course in courses.items():
+                plot_speed_of_learning(course, chapter5.BOOK_NORMS[hidden], path=directory / f"speed-of-learning-{hidden}.png",
+                                       title=f"speed of learning: {hidden} hidden layers (seed {seed})")
+        print(f"Plotted the depth curves and the speed of learning to {directory}")
 
 
 def _book_chapter_6(args):

@@ -174,3 +174,28 @@ def plot_sweep(results, directory):
         paths.append(directory / f"best-against-{field.replace('_', '-')}.png")
         figure.savefig(paths[-1])
     return paths
+
+
+def plot_speed_of_learning(course, book=None, title=None, path=None):
+    """Draw each hidden layer's speed of learning (``course``: per epoch, a norm per hidden layer) on a log
+    scale, with the book's values at epoch 0 (``book``) as short dashed marks of the same colours there."""
+    import numpy as np
+
+    course = np.asarray(course)
+    figure = _figure()
+    axis = figure.add_subplot()
+    for layer in range(course.shape[1]):
+        line, = axis.plot(range(len(course)), course[:, layer], linewidth=1.4, label=f"hidden layer {layer + 1}")
+        if book is not None:
+            axis.plot([0, len(course) / 12], [book[layer]] * 2, color=line.get_color(), linestyle="--", linewidth=1.6,
+                      label=f"the book at epoch 0: {book[layer]:.3f}")
+    axis.set_yscale("log")
+    axis.set_xlim(0, len(course))
+    axis.set_xlabel("epochs of training")
+    axis.set_ylabel("norm of the mean dC/db")
+    axis.grid(True, alpha=0.3)
+    axis.set_title(title or "speed of learning")
+    axis.legend(fontsize="small", loc="upper right")
+    if path is not None:
+        figure.savefig(path)
+    return figure
