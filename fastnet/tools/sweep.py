@@ -258,23 +258,30 @@ WARM_IMAGES = 20  # training, validation and test images of the small runs that 
 
 
 def warm_up(task):
-    """Compile (or load) the kernels of ``task = (runs, data)``: one epoch on a few images of each kind of
-    run among ``runs`` (chapter, dtype, and chapter 6's network); returns the compilations it made."""
+    """Compile (or load) the kernels of ``task = (runs, data)``: one epoch on a few of MNIST's images for each
+    kind of run (chapter, dtype, and chapter 6's network), leaving the global generators as they were;
+    returns the compilations it made."""
     from numba.core import event
 
     runs, data = task
+    sets = [(x[:WARM_IMAGES], y[:WARM_IMAGES]) for x, y in _mnist(data, False)]
     kinds = {(run.chapter, run.dtype, run.network if run.chapter == 6 else ""): run for run in runs}
     with event.install_recorder("numba:compile") as compiles:
         for run in kinds.values():
-            m = min(run.mini_batch_size, WARM_IMAGES)
-            small = run._replace(epochs=1, mini_batch_size=m, train_size=None)
-            sets = [(x[:WARM_IMAGES], y[:WARM_IMAGES]) for x, y in _mnist(data, False)]
+            small = run._replace(epochs=1, mini_batch_size=min(run.mini_batch_size, WARM_IMAGES), train_size=None)
             states = random.getstate(), np.random.get_state()
             with _ONE_AT_A_TIME:
                 _train_network(small, *sets)
             random.setstate(states[0])  # the caller's generators are left as they were
             np.random.set_state(states[1])
     return sum(1 for _, e in compiles.buffer if e.is_start)
+
+
+def preload(data, expanded):
+    """Read MNIST (``data``; the expanded set too when ``expanded``) into this process's memory, for the runs to come."""
+    _mnist(data, False)
+    if expanded:
+        _mnist(data, True)
 
 
 class ResultsFile:
@@ -351,8 +358,7 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
         return results
     pool = LocalWorkers(min(workers or available_cpus(), len(todo))) if scheduler is None else DaskWorkers(scheduler)
     with pool:
-        if scheduler is None:
-            pool.start()  # the processes import fastnet while this one compiles
+        pool.start(functools.partial(preload, data, any(runs[i].expanded for i in todo)))  # while this compiles
         pool.warm(warm_up, ([runs[i] for i in todo], data))
         tasks = [(runs[i], data, networks) for i in todo]
         for k, outcome in pool.run(train, tasks):

@@ -134,9 +134,7 @@ class DaskWorkers:
         return max(1, sum(self.client.nthreads().values()))
 
     def start(self, initializer=None):
-        """Run ``initializer`` on every worker now."""
-        if initializer is not None:
-            self.client.run(initializer)
+        """Nothing: a cluster's workers are running already, and each reads what a run needs when it first needs it."""
 
     def warm(self, function, argument):
         """``function(argument)`` on one worker of each host, all hosts at once; the first host's value."""
