@@ -7,11 +7,13 @@ target: at least 1.8x on 2 cores (docs/sweeps.md says what to expect on more).
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 from fastnet.tools.sweep import grid, sweep, train
-from conftest import DATA
+
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 RUNS = grid(1, network="784-30-10", eta=3.0, epochs=30, seed=range(8))  # the book's run, 8 seeds
 CASE = "sweep of 8 chapter-1 runs (784-30-10, 30 epochs each)"
