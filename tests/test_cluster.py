@@ -38,6 +38,7 @@ def test_a_sweep_on_a_cluster_matches_the_runs_in_sequence_bit_for_bit(client, t
         else:
             mine, theirs = got.network.weights + got.network.biases, want.network.weights + want.network.biases
         assert all(np.array_equal(a, b) for a, b in zip(mine, theirs))
+    assert all(r.best == r.scores[r.best_epoch] == max(r.scores) for r in results)
     workers = {r.machine["host"] for r in results}
     assert len(workers) == 1 and all(r.compiled == 0 for r in results)  # warmed on one worker of the one host
     assert sorted(Result.from_line(line).run for line in out.read_text().splitlines()) == sorted(runs)

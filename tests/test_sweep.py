@@ -3,6 +3,7 @@ process; results reach the file as they finish; dead workers, Ctrl-C and --resum
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -69,6 +70,10 @@ def test_bad_runs_are_refused_before_anything_runs(tmp_path):
         make_run(2)
     with pytest.raises(BadValue, match="chapter 6's networks"):
         make_run(6, network="784-30-10")
+    with pytest.raises(BadValue, match="mini_batch_size must be at most the 10000 images"):
+        make_run(6, mini_batch_size=10_001)
+    with pytest.raises(BadValue, match="epochs must be at least 1"):
+        make_run(1, epochs=-10**400)
     with pytest.raises(BadValue, match="runs is empty"):
         sweep([])
     with pytest.raises(BadValue, match=r"runs\[1\] repeats runs\[0\]"):
@@ -211,3 +216,21 @@ def test_a_sweep_returns_networks_that_vote(mnist):
     assert accuracy == 1 - len(errors) / 500
     with pytest.raises(BadType, match="one chapter"):
         fastnet.vote([results[0].network, fastnet.Network([784, 10])], (x, y))
+
+
+def test_own_generators_nest_and_leave_the_global_one_alone():
+    from fastnet.engine import own_generator
+    from fastnet.engine.shuffle import shuffle_in_place
+
+    random.seed(3)
+    before = random.getstate()
+    inner_order, outer_order = np.arange(10), np.arange(10)
+    with own_generator(random.Random(1)):
+        with own_generator(random.Random(2)):
+            shuffle_in_place(inner_order)
+        shuffle_in_place(outer_order)
+    assert random.getstate() == before
+    want_inner, want_outer = list(range(10)), list(range(10))
+    random.Random(2).shuffle(want_inner)
+    random.Random(1).shuffle(want_outer)
+    assert inner_order.tolist() == want_inner and outer_order.tolist() == want_outer

@@ -32,11 +32,12 @@ def own_generator(generator):
     it, even where other threads of the process draw from the global generator meanwhile (a Dask
     worker's event loop does).
     """
+    outer = getattr(_THREAD, "generator", random)
     _THREAD.generator = generator
     try:
         yield
     finally:
-        del _THREAD.generator
+        _THREAD.generator = outer
 
 
 def shuffle_in_place(order):

@@ -647,7 +647,9 @@ def sweep_command(argv):
     progress.close()
     print()
     print(summary(results))
-    if args.plot:
+    if args.plot and not any(r.status == "done" for r in results):
+        print("Nothing to plot: no run finished")
+    elif args.plot:
         from .plots import plot_sweep
 
         with _user_file("--plot"):

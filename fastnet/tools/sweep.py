@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import random
+import signal
 import socket
 import threading
 import time
@@ -73,6 +74,7 @@ SCORED_ON = {1: "test", 3: "validation", 6: "validation"}  # what each chapter's
 OPTIONS = ("chapter",) + Run._fields
 TRAINING_IMAGES = 50_000
 EXPANDED_IMAGES = 5 * TRAINING_IMAGES
+SCORED_IMAGES = 10_000  # validation and test images
 
 
 def _number(name, value, kind, low, high=math.inf, low_included=True):
@@ -80,7 +82,7 @@ def _number(name, value, kind, low, high=math.inf, low_included=True):
     whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     if not (whole or (kind is float and isinstance(value, (float, np.floating)))):
         raise BadType(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {value!r}")
-    if not (math.isfinite(value) and (value >= low if low_included else value > low) and value <= high):
+    if not ((whole or math.isfinite(value)) and (value >= low if low_included else value > low) and value <= high):
         bounds = f"{'at least' if low_included else 'more than'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
         raise BadValue(f"{name} must be {bounds}, got {value!r}")
     return kind(value)
@@ -118,8 +120,9 @@ def make_run(chapter=1, **options):
     train_size = given.get("train_size")
     if train_size is not None:
         train_size = _number("train_size", train_size, int, m if chapter == 6 else 1, images)
-    if chapter == 6 and (train_size or images) < m:
-        raise BadValue(f"mini_batch_size {m} is more than the {train_size} training images")
+    if chapter == 6 and m > min(train_size or images, SCORED_IMAGES):
+        raise BadValue(f"mini_batch_size must be at most the {min(train_size or images, SCORED_IMAGES)} images that "
+                       f"chapter 6 trains and scores on in whole mini-batches, got {m}")
     lmbda = _number("lmbda", given["lmbda"], float, 0.0)
     if chapter == 1 and lmbda != 0:
         raise BadValue(f"lmbda must be 0 in chapter 1 (its network has no regularisation), got {lmbda!r}")
@@ -153,7 +156,7 @@ class Result(NamedTuple):
     run: Run
     status: str  # "done" or "failed"
     scores: list
-    best: float
+    best: Optional[float]  # None when the run failed
     best_epoch: int
     scored_on: str
     test: Optional[float]
@@ -179,7 +182,7 @@ class Result(NamedTuple):
 
 
 def _failed(run, error, attempts):
-    return Result(run, "failed", [], math.nan, -1, SCORED_ON[run.chapter], None, 0.0, {}, 0, attempts, error)
+    return Result(run, "failed", [], None, -1, SCORED_ON[run.chapter], None, 0.0, {}, 0, attempts, error)
 
 
 @functools.lru_cache(maxsize=2)
@@ -200,7 +203,8 @@ def _machine():
 
 
 def _train_network(run, training, validation, test):
-    """Train ``run`` on these sets, on one thread: ``(network, scores in %, chapter 6's test accuracy at its best)``.
+    """Train ``run`` on these sets, on one thread: ``(network, scores in %, best epoch, chapter 6's test accuracy
+    then)``.
 
     Seeded as the book's scripts seed, except that the shuffles draw from a generator of the run's own,
     in the state ``random.seed(run.seed)`` would give: the same numbers, whatever other threads draw."""
@@ -215,12 +219,12 @@ def _seeded_run(run, training, validation, test):
     if run.chapter == 1:
         net = Network(sizes, dtype=run.dtype)
         counts = net.SGD(training, run.epochs, run.mini_batch_size, run.eta, test_data=test, log=silent, threads=1)
-        return net, [100 * c / len(test[1]) for c in counts], None
+        return net, [100 * c / len(test[1]) for c in counts], int(np.argmax(counts)), None
     if run.chapter == 3:
         net = network2.Network(sizes, dtype=run.dtype)
         _, counts, _, _ = net.SGD(training, run.epochs, run.mini_batch_size, run.eta, lmbda=run.lmbda,
                                   evaluation_data=validation, monitor_evaluation_accuracy=True, log=silent, threads=1)
-        return net, [100 * c / len(validation[1]) for c in counts], None
+        return net, [100 * c / len(validation[1]) for c in counts], int(np.argmax(counts)), None
     scores = []
 
     def log(line):
@@ -228,9 +232,10 @@ def _seeded_run(run, training, validation, test):
             scores.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
 
     net = network3.Network(chapter_6_layers(run.network, run.mini_batch_size), run.mini_batch_size, dtype=run.dtype)
-    _, _, test_accuracy = net.SGD(training, run.epochs, run.mini_batch_size, run.eta, validation, test,
-                                  lmbda=run.lmbda, log=log, threads=1)
-    return net, scores, 100 * test_accuracy
+    _, iteration, test_accuracy = net.SGD(training, run.epochs, run.mini_batch_size, run.eta, validation, test,
+                                          lmbda=run.lmbda, log=log, threads=1)
+    best_epoch = (iteration + 1) // (len(training[1]) // run.mini_batch_size) - 1  # the epoch SGD scored the test at
+    return net, scores, best_epoch, 100 * test_accuracy
 
 
 _ONE_AT_A_TIME = threading.Lock()  # runs seed the process's global generators: one run at a time per process
@@ -247,9 +252,8 @@ def train(task):
         training = (training[0][: run.train_size], training[1][: run.train_size])
     with _ONE_AT_A_TIME, event.install_recorder("numba:compile") as compiles:
         start = time.perf_counter()
-        net, scores, test_accuracy = _train_network(run, training, validation, test)
+        net, scores, best_epoch, test_accuracy = _train_network(run, training, validation, test)
         seconds = time.perf_counter() - start
-    best_epoch = int(np.argmax(scores))
     return Result(run, "done", scores, scores[best_epoch], best_epoch, SCORED_ON[run.chapter], test_accuracy, seconds,
                   _machine(), sum(1 for _, e in compiles.buffer if e.is_start), 1, "", net if keep else None)
 
@@ -269,19 +273,25 @@ def warm_up(task):
     with event.install_recorder("numba:compile") as compiles:
         for run in kinds.values():
             small = run._replace(epochs=1, mini_batch_size=min(run.mini_batch_size, WARM_IMAGES), train_size=None)
-            states = random.getstate(), np.random.get_state()
             with _ONE_AT_A_TIME:
+                states = random.getstate(), np.random.get_state()
                 _train_network(small, *sets)
-            random.setstate(states[0])  # the caller's generators are left as they were
-            np.random.set_state(states[1])
+                random.setstate(states[0])  # the caller's generators are left as they were
+                np.random.set_state(states[1])
     return sum(1 for _, e in compiles.buffer if e.is_start)
 
 
 def preload(data, expanded):
-    """Read MNIST (``data``; the expanded set too when ``expanded``) into this process's memory, for the runs to come."""
-    _mnist(data, False)
-    if expanded:
-        _mnist(data, True)
+    """Start a worker process: Ctrl-C is left to the sweep (which stops its workers), and MNIST (``data``; the
+    expanded set too when ``expanded``) is read now for the runs to come (a problem with it is left for
+    the first run to meet and report)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _mnist(data, False)
+        if expanded:
+            _mnist(data, True)
+    except Exception:  # noqa: BLE001 (reported by the run that needs the data)
+        pass
 
 
 class ResultsFile:
