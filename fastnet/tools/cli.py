@@ -447,14 +447,9 @@ def _book_chapter_5(args):
           f"courses of training on {available_cpus()} CPUs at once, seeds from {seed}{note}", flush=True)
     progress = Progress(len(runs) + len(chapter5.BOOK_NORMS), unit="run")
     progress.begin("chapter 5")
-
-    def log(line):
-        progress.close()
-        print(line, flush=True)
-        progress.begin("chapter 5")
-
     with _user_file("the MNIST data"):
-        results, norms, courses = chapter5.chapter_5(seed, args.quick, data=args.data, log=log, progress=progress)
+        results, norms, courses = chapter5.chapter_5(seed, args.quick, data=args.data, log=progress.say,
+                                                     progress=progress)
     progress.close()
     print()
     print(f"Validation accuracy at the best epoch, network2 by depth ({len(runs) // len(chapter5.DEPTHS)} seeds each):")
@@ -625,15 +620,10 @@ def sweep_command(argv):
     progress = Progress(todo, unit="run")
     progress.begin(f"sweep of {todo} runs")
 
-    def log(line):
-        progress.close()
-        print(line, flush=True)
-        progress.begin(f"sweep of {todo} runs")
-
     try:
         with _user_file("--out"):
             results = sweep(runs, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                            data=args.data, log=log, progress=progress)
+                            data=args.data, log=progress.say, progress=progress)
     except MISTAKES as mistake:
         raise CommandError(f"sweep: {mistake}") from None
     except ImportError as error:

@@ -154,6 +154,12 @@ def chapter_3(training, validation, test, seed, quick, progress):
 CHAPTER_6_NETWORKS = ("fc", "conv", "conv-conv", "relu", "relu-fc-fc", "dropout")  # chapter_6_layers' names
 
 
+def record_epoch_accuracy(line, curve):
+    """Append to ``curve`` the validation accuracy in % of network3's line "Epoch 3: validation accuracy 98.52%"."""
+    if line.startswith("Epoch "):
+        curve.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
+
+
 def chapter_6_layers(kind, m):
     """The book's chapter-6 networks by name, for mini-batches of ``m`` (its layers drawn now, as the book's)."""
     conv1 = lambda act: ConvPoolLayer((20, 1, 5, 5), (m, 1, 28, 28), (2, 2), act)  # noqa: E731
@@ -248,8 +254,7 @@ def chapter_6(training, expanded, validation, test, seed, quick, progress, epoch
 
             def log(line):
                 progress.epoch_log(line)
-                if line.startswith("Epoch "):  # "Epoch 3: validation accuracy 98.52%"
-                    curve.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
+                record_epoch_accuracy(line, curve)
 
             np.random.seed(seed + run)
             net = network3.Network(chapter_6_layers(kind, 10), 10)

@@ -39,6 +39,13 @@ class Progress:
         if line.startswith("Epoch "):
             self.epoch()
 
+    def say(self, line):
+        """Print ``line`` on stdout, the progress line redrawn below it."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+        print(line, flush=True)
+        self._show()
+
     def close(self):
         """Clear the line."""
         if self.shown:

@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -30,7 +31,7 @@ from .._book.ensemble import plurality
 from .._book.validation import BadType, BadValue
 from ..engine import available_cpus, own_generator
 from ..network import Network
-from .experiments import CHAPTER_6_NETWORKS, chapter_6_layers, seed_both
+from .experiments import CHAPTER_6_NETWORKS, chapter_6_layers, record_epoch_accuracy, seed_both
 from .workers import DaskWorkers, LocalWorkers
 
 
@@ -226,16 +227,23 @@ def _seeded_run(run, training, validation, test):
                                   evaluation_data=validation, monitor_evaluation_accuracy=True, log=silent, threads=1)
         return net, [100 * c / len(validation[1]) for c in counts], int(np.argmax(counts)), None
     scores = []
-
-    def log(line):
-        if line.startswith("Epoch "):  # "Epoch 3: validation accuracy 98.52%"
-            scores.append(float(line.rsplit(" ", 1)[1].rstrip("%")))
-
     net = network3.Network(chapter_6_layers(run.network, run.mini_batch_size), run.mini_batch_size, dtype=run.dtype)
     _, iteration, test_accuracy = net.SGD(training, run.epochs, run.mini_batch_size, run.eta, validation, test,
-                                          lmbda=run.lmbda, log=log, threads=1)
+                                          lmbda=run.lmbda, log=lambda line: record_epoch_accuracy(line, scores),
+                                          threads=1)
     best_epoch = (iteration + 1) // (len(training[1]) // run.mini_batch_size) - 1  # the epoch SGD scored the test at
     return net, scores, best_epoch, 100 * test_accuracy
+
+
+@contextmanager
+def _compilations():
+    """Count numba's compilations in the block (0 when every kernel came from the cache): ``counted[0]`` after it."""
+    from numba.core import event
+
+    counted = [0]
+    with event.install_recorder("numba:compile") as recorder:
+        yield counted
+    counted[0] = sum(1 for _, e in recorder.buffer if e.is_start)
 
 
 _ONE_AT_A_TIME = threading.Lock()  # runs seed the process's global generators: one run at a time per process
@@ -244,18 +252,16 @@ _ONE_AT_A_TIME = threading.Lock()  # runs seed the process's global generators: 
 def train(task):
     """Train ``task = (run, data, keep)`` here: its ``Result``, with the network when ``keep``. ``data`` is
     MNIST's location as ``load_data`` takes it (None: the copy installed with fastnet)."""
-    from numba.core import event
-
     run, data, keep = task
     training, validation, test = _mnist(data, run.expanded)
     if run.train_size is not None:
         training = (training[0][: run.train_size], training[1][: run.train_size])
-    with _ONE_AT_A_TIME, event.install_recorder("numba:compile") as compiles:
+    with _ONE_AT_A_TIME, _compilations() as compiled:
         start = time.perf_counter()
         net, scores, best_epoch, test_accuracy = _train_network(run, training, validation, test)
         seconds = time.perf_counter() - start
     return Result(run, "done", scores, scores[best_epoch], best_epoch, SCORED_ON[run.chapter], test_accuracy, seconds,
-                  _machine(), sum(1 for _, e in compiles.buffer if e.is_start), 1, "", net if keep else None)
+                  _machine(), compiled[0], 1, "", net if keep else None)
 
 
 WARM_IMAGES = 20  # training, validation and test images of the small runs that compile a sweep's kernels
@@ -265,12 +271,10 @@ def warm_up(task):
     """Compile (or load) the kernels of ``task = (runs, data)``: one epoch on a few of MNIST's images for each
     kind of run (chapter, dtype, and chapter 6's network), leaving the global generators as they were;
     returns the compilations it made."""
-    from numba.core import event
-
     runs, data = task
     sets = [(x[:WARM_IMAGES], y[:WARM_IMAGES]) for x, y in _mnist(data, False)]
     kinds = {(run.chapter, run.dtype, run.network if run.chapter == 6 else ""): run for run in runs}
-    with event.install_recorder("numba:compile") as compiles:
+    with _compilations() as compiled:
         for run in kinds.values():
             small = run._replace(epochs=1, mini_batch_size=min(run.mini_batch_size, WARM_IMAGES), train_size=None)
             with _ONE_AT_A_TIME:
@@ -278,7 +282,7 @@ def warm_up(task):
                 _train_network(small, *sets)
                 random.setstate(states[0])  # the caller's generators are left as they were
                 np.random.set_state(states[1])
-    return sum(1 for _, e in compiles.buffer if e.is_start)
+    return compiled[0]
 
 
 def preload(data, expanded):
@@ -319,10 +323,12 @@ class ResultsFile:
 
     def append(self, result):
         """Write ``result`` as one line and make it durable."""
-        with open(self.path, "a") as file:
-            if file.tell() and not self.path.read_bytes().endswith(b"\n"):
-                file.write("\n")  # after a line cut short, start afresh
-            file.write(result.line() + "\n")
+        with open(self.path, "ab+") as file:
+            if file.seek(0, os.SEEK_END):
+                file.seek(-1, os.SEEK_END)
+                if file.read(1) != b"\n":
+                    file.write(b"\n")  # after a line cut short, start afresh
+            file.write(result.line().encode() + b"\n")
             file.flush()
             os.fsync(file.fileno())
 
