@@ -47,11 +47,14 @@ class LocalWorkers:
         self.retries = retries
         self.context = multiprocessing.get_context("spawn")
         self.executors = [None] * self.count
+        self.initializer = None
 
     def start(self, initializer=None):
-        """Start every process now (they import numpy, numba and fastnet meanwhile); ``initializer`` runs in each."""
+        """Start every process now (they import numpy, numba and fastnet meanwhile); ``initializer`` runs in each,
+        and in every process started later in place of one that died."""
+        self.initializer = initializer
         for slot in range(self.count):
-            self._executor(slot, initializer)
+            self._executor(slot)
 
     def warm(self, function, argument):
         """``function(argument)`` in this process: kernels it compiles are cached before any run needs them."""
@@ -97,9 +100,9 @@ class LocalWorkers:
             executor.shutdown(wait=not kill, cancel_futures=True)
         self.executors = [None] * self.count
 
-    def _executor(self, slot, initializer=None):
+    def _executor(self, slot):
         if self.executors[slot] is None:
-            self.executors[slot] = ProcessPoolExecutor(1, mp_context=self.context, initializer=initializer)
+            self.executors[slot] = ProcessPoolExecutor(1, mp_context=self.context, initializer=self.initializer)
             self.executors[slot].submit(int)  # starts its process now, not at the first call
         return self.executors[slot]
 
