@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pytest
 import fastnet
 from fastnet._book.validation import BadType, BadValue
 from fastnet.tools.sweep import Result, ResultsFile, grid, make_run, summary, sweep, train
-from fastnet.tools.workers import LocalWorkers
+from fastnet.tools import workers as workers_module
+from fastnet.tools.workers import LocalWorkers, can_fork
 from conftest import DATA
 
 SMALL = dict(epochs=2, train_size=1000)  # runs of a fraction of a second
@@ -86,7 +88,29 @@ def test_bad_runs_are_refused_before_anything_runs(tmp_path):
         sweep([make_run(1, **SMALL)], out, data=DATA)
 
 
-def test_a_sweep_on_two_processes_gives_the_runs_numbers_in_their_order_and_writes_each(tmp_path):
+@pytest.fixture(params=["fork", "spawn"])
+def started_by(request, monkeypatch):
+    """Each way ``LocalWorkers`` starts its processes: forked where this process allows it, else spawned."""
+    if request.param == "fork" and not can_fork():
+        pytest.skip("this process may not fork (not Linux, or it runs other threads)")
+    if request.param == "spawn":
+        monkeypatch.setattr(workers_module, "can_fork", lambda: False)
+    return request.param
+
+
+def test_workers_are_forked_only_from_a_process_without_other_threads():
+    assert can_fork() == sys.platform.startswith("linux")  # pytest runs no thread of its own here
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_sweep_on_two_processes_gives_the_runs_numbers_in_their_order_and_writes_each(tmp_path, started_by):
     runs = grid(1, network=["784-30-10", "784-16-10"], eta=[1.0, 3.0], seed=[0, 1], **SMALL)
     runs += grid(3, network="784-20-10", seed=[0, 1], **SMALL) + grid(1, dtype="float32", seed=2, **SMALL)
     out, lines = tmp_path / "sweep.jsonl", []
@@ -132,7 +156,7 @@ def fail(_):
     raise RuntimeError("a bug")
 
 
-def test_a_killed_worker_costs_its_call_one_more_attempt_and_nothing_else(tmp_path):
+def test_a_killed_worker_costs_its_call_one_more_attempt_and_nothing_else(tmp_path, started_by):
     markers = [str(tmp_path / f"m{i}") for i in range(3)]
     Path(markers[1]).touch()  # call 1 lives; calls 0 and 2 die once
     with LocalWorkers(2) as workers:
@@ -145,6 +169,36 @@ def test_a_killed_worker_costs_its_call_one_more_attempt_and_nothing_else(tmp_pa
         outcomes.update({k + 1: o for k, o in workers.run(fail, [0])})
     assert outcomes[0].value is None and outcomes[0].attempts == 2 and "died, 2 times" in outcomes[0].error
     assert outcomes[1].attempts == 1 and outcomes[1].error == "RuntimeError: a bug"
+
+
+def test_a_worker_that_died_between_calls_is_replaced_at_the_next(tmp_path):
+    marker = tmp_path / "m"
+    marker.touch()  # die_on_first_attempt only returns its process id
+    with LocalWorkers(1) as workers:
+        (_, first), = workers.run(die_on_first_attempt, [str(marker)])
+        os.kill(first.value, signal.SIGKILL)
+        while running(first.value):
+            time.sleep(0.01)
+        (_, second), = workers.run(die_on_first_attempt, [str(marker)])
+    assert second.error == "" and second.attempts == 1 and second.value not in (first.value, os.getpid())
+
+
+def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+              "from fastnet.tools.workers import LocalWorkers\n"
+              "from test_sweep import die_on_first_attempt\n"
+              "if __name__ == '__main__':\n"
+              "    workers = LocalWorkers(2)\n"
+              f"    print(*(o.value for _, o in workers.run(die_on_first_attempt, [{str(tmp_path)!r}] * 2)), flush=True)\n"
+              "    input()\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(map(running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pids) == 2 and not any(map(running, pids))  # each noticed within a second or so
 
 
 def children(pid):
@@ -189,10 +243,13 @@ def test_ctrl_c_keeps_the_finished_runs_and_resume_finishes_the_sweep(tmp_path):
     assert "| ch1 784-30-10, eta 3, m 10, 6 epochs, float64, 5000 images | 8 |" in resumed.stdout
 
 
-def test_a_cold_cache_compiles_once_before_many_workers_start(tmp_path):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_a_cold_cache_compiles_once_before_many_workers_start(tmp_path, start):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     out = tmp_path / "sweep.jsonl"
-    argv = [sys.executable, "-m", "fastnet", "sweep", "--chapter", "3", "--network", "784,10,10", "--seed", "0", "1",
+    spawning = "import fastnet.tools.workers as w; w.can_fork = lambda: False; "  # spawned: they read the cache
+    argv = [sys.executable, "-c", f"{spawning if start == 'spawn' else ''}import sys; from fastnet.tools.cli import main; sys.exit(main())",
+            "sweep", "--chapter", "3", "--network", "784,10,10", "--seed", "0", "1",
             "2", "3", "--epochs", "1", "--train-size", "500", "--workers", "4", "--out", str(out), "--data", str(DATA)]
     swept = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
     assert swept.returncode == 0, swept.stderr

@@ -146,3 +146,4 @@ def compile_notice():
         yield
     finally:
         timer.cancel()
+        timer.join()  # no thread left behind (a worker may be forked from this process next)

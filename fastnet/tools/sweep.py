@@ -374,7 +374,7 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
         return results
     pool = LocalWorkers(min(workers or available_cpus(), len(todo))) if scheduler is None else DaskWorkers(scheduler)
     with pool:
-        pool.start(functools.partial(preload, data, any(runs[i].expanded for i in todo)))  # while this compiles
+        pool.start(functools.partial(preload, data, any(runs[i].expanded for i in todo)))
         pool.warm(warm_up, ([runs[i] for i in todo], data))
         tasks = [(runs[i], data, networks) for i in todo]
         for k, outcome in pool.run(train, tasks):

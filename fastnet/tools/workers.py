@@ -1,18 +1,20 @@
 """Where a sweep's runs execute: this machine's processes (``LocalWorkers``) or a Dask cluster (``DaskWorkers``).
 
 Both do two things. ``warm`` calls a function once where the runs' kernels will be loaded from: in
-this process for local workers (they start afterwards and read the on-disk cache), on one worker of
-each host of a cluster (the workers of a host share its cache). Then ``run`` calls a function on
-each of many arguments, a process at a time each, and yields ``(index, Outcome)`` as each call ends,
-so that nothing finished waits for the slowest. A call that raises is reported, not retried (it
-would raise again); a process that dies under a call (killed, out of memory) costs that call one
-more attempt elsewhere.
+this process for local workers (forked afterwards, they have them in memory; spawned, they read the
+on-disk cache), on one worker of each host of a cluster (the workers of a host share its cache).
+Then ``run`` calls a function on each of many arguments, a process at a time each, and yields
+``(index, Outcome)`` as each call ends, so that nothing finished waits for the slowest. A call that
+raises is reported, not retried (it would raise again); a process that dies under a call (killed,
+out of memory) costs that call one more attempt elsewhere.
 """
 
 import multiprocessing
+import os
+import sys
+import threading
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any, NamedTuple
 
 from ..engine import available_cpus
@@ -33,84 +35,157 @@ def _failure(error):
     return f"{type(error).__name__}: {error}"
 
 
-class LocalWorkers:
-    """``count`` processes on this machine (default: one per CPU), started by spawning, never forking: a
-    fork of a process whose threads hold locks (numba's, NumPy's) can hang.
+def can_fork():
+    """True where a worker may be forked from this process: on Linux, while this process runs no other thread.
 
-    Each process is a ``ProcessPoolExecutor`` of its own, kept for the calls that follow, so a process
-    that dies takes only its own call with it: that call is tried again in a new process up to
-    ``retries`` times, then reported failed.
+    A fork copies one thread; a lock held by any other at that moment stays held in the child for
+    ever. So: no Python thread but this one, and numba's threading layer never started (fastnet's
+    own threads end with each call). NumPy's OpenBLAS stops its threads as a fork begins (its
+    ``pthread_atfork`` handler). macOS's system libraries are not safe to use in a forked child.
+    """
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return False
+    import numba
+
+    try:
+        numba.threading_layer()  # raises until numba's parallel threads have started
+    except ValueError:
+        return True
+    return False
+
+
+def _serve(connection, initializer, parent):
+    """A worker process: ``initializer()``, then each ``(function, argument)`` received on ``connection``, sending
+    back ``(value, "")`` or ``(None, error)``, until told to stop (None) or its ``parent`` is gone."""
+    if initializer is not None:
+        initializer()
+    while True:
+        while not connection.poll(1.0):
+            if os.getppid() != parent:  # the sweep was killed: no one will read what this computes
+                return
+        try:
+            call = connection.recv()
+        except EOFError:
+            return
+        if call is None:
+            return
+        function, argument = call
+        try:
+            reply = (function(argument), "")
+        except Exception as error:  # noqa: BLE001 (sent back to be reported with the call)
+            reply = (None, _failure(error))
+        try:
+            connection.send(reply)
+        except Exception as error:  # noqa: BLE001 (a value that cannot be pickled)
+            connection.send((None, _failure(error)))
+
+
+class _Worker(NamedTuple):
+    """One worker process and this end of the pipe to it."""
+
+    process: multiprocessing.Process
+    connection: Any
+
+
+class LocalWorkers:
+    """``count`` processes on this machine (default: one per CPU), each taking one call at a time.
+
+    Where it is safe (``can_fork``), the processes are forked after ``warm``: each starts at once
+    with the kernels ``warm`` loaded and the data it read, shared with this process until written.
+    Elsewhere they are spawned (``start`` starts them, to import fastnet while ``warm`` runs), and
+    each loads its own. A process that dies under a call takes only that call with it: the call
+    is tried again in a new process up to ``retries`` times, then reported failed.
     """
 
     def __init__(self, count=None, retries=1):
         self.count = count or available_cpus()
         self.retries = retries
-        self.context = multiprocessing.get_context("spawn")
-        self.executors = [None] * self.count
+        self.workers = [None] * self.count
         self.initializer = None
 
     def start(self, initializer=None):
-        """Start every process now (they import numpy, numba and fastnet meanwhile); ``initializer`` runs in each,
-        and in every process started later in place of one that died."""
+        """Have ``initializer`` run in every process as it starts, and start the processes now unless they
+        will be forked (after ``warm``)."""
         self.initializer = initializer
-        for slot in range(self.count):
-            self._executor(slot)
+        if not can_fork():
+            for slot in range(self.count):
+                self._worker(slot)
 
     def warm(self, function, argument):
-        """``function(argument)`` in this process: kernels it compiles are cached before any run needs them."""
-        return function(argument)
+        """``function(argument)`` in this process, before the processes start or, spawned, read the cache."""
+        value = function(argument)
+        for slot in range(self.count):
+            self._worker(slot)
+        return value
 
     def run(self, function, arguments):
         """Yield ``(index, Outcome)`` for ``function(arguments[index])`` as each call ends."""
-        queue, running, free = deque((i, 1) for i in range(len(arguments))), {}, list(range(self.count))[::-1]
+        queue, calls = deque((i, 1) for i in range(len(arguments))), {}  # calls: slot -> (index, attempts)
         try:
-            while queue or running:
-                while queue and free:
-                    slot, (i, attempts) = free.pop(), queue.popleft()
-                    running[self._executor(slot).submit(function, arguments[i])] = (i, attempts, slot)
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    i, attempts, slot = running.pop(future)
-                    free.append(slot)
+            while queue or calls:
+                for slot in range(self.count):
+                    if queue and slot not in calls:
+                        calls[slot] = queue.popleft()
+                        self._send(slot, (function, arguments[calls[slot][0]]))
+                ready = set(wait([w for slot in calls for w in self._waitables(slot)]))
+                for slot in [slot for slot in calls if ready.intersection(self._waitables(slot))]:
+                    i, attempts = calls.pop(slot)
                     try:
-                        value = future.result()
-                    except BrokenProcessPool:
-                        self.executors[slot].shutdown(wait=False)
-                        self.executors[slot] = None
+                        value, error = self.workers[slot].connection.recv()
+                    except (EOFError, OSError):  # the process died under the call
+                        self._end(slot)
                         if attempts <= self.retries:
                             queue.appendleft((i, attempts + 1))
                             continue
                         yield i, Outcome(None, f"its worker process died, {attempts} times", attempts)
-                    except Exception as error:  # noqa: BLE001 (reported with the run; the sweep goes on)
-                        yield i, Outcome(None, _failure(error), attempts)
                     else:
-                        yield i, Outcome(value, "", attempts)
+                        yield i, Outcome(value, error, attempts)
         except BaseException:  # Ctrl-C, or the caller stopped reading: no process outlives the sweep
-            self.close(kill=True)
+            self.close()
             raise
 
-    def close(self, kill=False):
-        """Stop the processes: after their calls end, or at once with ``kill`` (Python has no public way to
-        kill an executor's processes before 3.14, hence its ``_processes``)."""
-        for executor in filter(None, self.executors):
-            if kill:
-                for process in list((getattr(executor, "_processes", None) or {}).values()):
-                    if process.is_alive():
-                        process.kill()
-            executor.shutdown(wait=not kill, cancel_futures=True)
-        self.executors = [None] * self.count
+    def close(self):
+        """End the processes at once, abandoning any call still running. Between calls a process holds
+        nothing, so none is left to tear its interpreter down (a quarter of a second each, spawned)."""
+        for slot in range(self.count):
+            self._end(slot)
 
-    def _executor(self, slot):
-        if self.executors[slot] is None:
-            self.executors[slot] = ProcessPoolExecutor(1, mp_context=self.context, initializer=self.initializer)
-            self.executors[slot].submit(int)  # starts its process now, not at the first call
-        return self.executors[slot]
+    def _worker(self, slot):
+        """The process of ``slot``, started now if it has none (forked where ``can_fork``, else spawned)."""
+        if self.workers[slot] is None:
+            context = multiprocessing.get_context("fork" if can_fork() else "spawn")
+            connection, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, self.initializer, os.getpid()), daemon=True)
+            process.start()
+            theirs.close()
+            self.workers[slot] = _Worker(process, connection)
+        return self.workers[slot]
+
+    def _send(self, slot, call):
+        """Send ``call`` to the process of ``slot``; one found dead (it died between calls) is replaced first."""
+        try:
+            self._worker(slot).connection.send(call)
+        except OSError:
+            self._end(slot)
+            self._worker(slot).connection.send(call)
+
+    def _waitables(self, slot):
+        """What ``wait`` watches for ``slot``: its pipe (a reply) and its process (its end)."""
+        return self.workers[slot].connection, self.workers[slot].process.sentinel
+
+    def _end(self, slot):
+        if self.workers[slot] is not None:
+            process, connection = self.workers[slot]
+            process.kill()
+            process.join()
+            connection.close()
+            self.workers[slot] = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.close(kill=exc[0] is not None)
+        self.close()
 
 
 class DaskWorkers:
@@ -170,12 +245,12 @@ class DaskWorkers:
                 else:
                     yield i, Outcome(value, "", 1)
         except BaseException:
-            self.close(kill=True)
+            self.close()
             raise
 
-    def close(self, kill=False):
-        """Cancel what has not finished (with ``kill``), and close the client if this made it."""
-        if kill and self.futures:
+    def close(self):
+        """Cancel what has not finished, and close the client if this made it."""
+        if self.futures:
             self.client.cancel(self.futures)
         self.futures = []
         if self.own:
@@ -185,4 +260,4 @@ class DaskWorkers:
         return self
 
     def __exit__(self, *exc):
-        self.close(kill=exc[0] is not None)
+        self.close()
