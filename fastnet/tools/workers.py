@@ -94,7 +94,9 @@ class LocalWorkers:
     with the kernels ``warm`` loaded and the data it read, shared with this process until written.
     Elsewhere they are spawned (``start`` starts them, to import fastnet while ``warm`` runs), and
     each loads its own. A process that dies under a call takes only that call with it: the call
-    is tried again in a new process up to ``retries`` times, then reported failed.
+    is tried again in a new process up to ``retries`` times, then reported failed. (Not
+    ``concurrent.futures``: its pools keep helper threads in this process, after which no fork is
+    safe, and a pool whose process died is broken for every call it holds.)
     """
 
     def __init__(self, count=None, retries=1):
