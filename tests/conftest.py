@@ -5,6 +5,12 @@ import pytest
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
+def pytest_collection_modifyitems(items):
+    """The Dask cluster's tests last: a Dask client leaves a thread in this process for good, after which a
+    sweep's workers are spawned, not forked (``workers.can_fork``), and the fork's tests would be skipped."""
+    items.sort(key=lambda item: item.path.name == "test_cluster.py")
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The bundled MNIST as ``load_data()`` gives it."""
