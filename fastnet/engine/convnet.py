@@ -95,7 +95,7 @@ class ConvNet(NamedTuple):
 
 
 @declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
-         dcols=Array(FLOAT, 1), pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1),
+         dcols=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1), pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1),
          places_off=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1), dw=Array(FLOAT, 1),
          db=Array(FLOAT, 1), starts=Array("int64", 2), sums=Array(FLOAT, 2), sync=Array("int64", 1),
          turns=Array("int64", 1))
@@ -103,7 +103,9 @@ class ConvWork(NamedTuple):
     """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
     gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
     ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
-    their columns read an input map, ``_patches``); ``dcols``, room for one layer's dC/dcols; the step's
+    their columns read an input map, ``_patches``); ``dcols``, room for one layer's dC/dcols; ``dz_t`` and
+    ``da_t``, room for a dense layer's dC/dz and dC/da transposed (a row per neuron, a column per example,
+    whole blocks: ``_dense_backward``); the step's
     dC/dW of the convolutions and dC/db; per share (thread) of a step, room for one filter's pooled
     values, a tile's row starts and its blocks' sums, and its count of meetings (``turns[8 t]``);
     ``sync`` for the meetings (``threads.barrier``)."""
@@ -114,6 +116,8 @@ class ConvWork(NamedTuple):
     y: np.ndarray
     cols: np.ndarray
     dcols: np.ndarray
+    dz_t: np.ndarray
+    da_t: np.ndarray
     pool: np.ndarray
     span: np.ndarray
     places: np.ndarray
@@ -181,6 +185,12 @@ def _part(n, share):
     """Share (t, parts)'s part [first, last) of n things."""
     t, parts = share
     return n * t // parts, n * (t + 1) // parts
+
+
+@kernel(inner=True)
+def _whole(n):
+    """n rounded up to whole blocks (an int64)."""
+    return np.int64(-(-n // LANES) * LANES)
 
 
 @kernel(inner=True)
@@ -438,10 +448,15 @@ def _softmax(net, l, work, m, share):
 @kernel(inner=True)
 def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/db_l, dC/da_l (unless l is the first), and W_l -= eta
-    (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass."""
+    (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass.
+
+    dC/da_l = dz W_l^T is taken transposed, (dC/da_l)^T = W_l dz^T, a product whose every value of W_l is
+    loaded once for a tile of its rows (a block of examples at a time): dz^T and the result lie in
+    ``dz_t`` and ``da_t``, a row per neuron."""
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
     low, high = _limits(work.z)
+    ld = _whole(work.a.shape[0])  # a row of dz_t and da_t: room for every example, whole blocks
     first, last = _part(pitch, share)
     for n in range(first, last):
         for e in range(m):
@@ -451,12 +466,17 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
             if net.kind[l] == DENSE:
                 work.g[e, go + n] *= _slope(net.act[l], np.float64(work.z[e, zo + n]), low, high)
             work.db[bo + n] += work.g[e, go + n]
+            work.dz_t[n * ld + e] = work.g[e, go + n]
     _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
     ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
     if l > 0:
         first, last = _part(n_in, share)
-        _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.sums[t])
+        _product(net.w, net.w_off[l] + first * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, first * ld, ld,
+                 last - first, ORIGIN, _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
+        for e in range(m):
+            for k in range(first, last):
+                work.g[e, xo + k] = work.da_t[k * ld + e]
         if net.keep[l] < 1:
             for e in range(m):
                 for k in range(first, last):

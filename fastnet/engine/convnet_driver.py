@@ -95,10 +95,13 @@ def convnet_work(net, rows, shares=1):
             places[l] = (e * net.a_off[-1] + i * ph * W + j * pw).ravel().astype(np.int64)
     width = windows * span
     tile = TILE_BLOCKS[dtype.itemsize]
+    dense = [l for l in range(L) if net.kind[l] != CONV]
+    neurons_in, neurons_out = (max([net.dims[l, d] for l in dense] + [1]) for d in (0, 2))  # n_in, pitch
     return checked(ConvWork(
         np.zeros((rows, net.a_off[-1]), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
         np.zeros((rows, net.a_off[-1]), dtype), np.zeros(max(np.sum(F * width), 1), dtype),
         np.zeros(max(np.sum(K * width), 1), dtype), np.zeros(max([K[l] * width[l] for l in range(1, L)] + [1]), dtype),
+        np.zeros(neurons_out * _whole_blocks(rows), dtype), np.zeros(neurons_in * _whole_blocks(rows), dtype),
         np.zeros((shares, max(np.max(span), 1)), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
         _offsets(F * width), _offsets(K * width), np.zeros_like(net.w), np.zeros_like(net.b),
         np.zeros((shares, tile), np.int64), np.zeros((shares, tile * LANES), dtype), np.zeros(SYNC_SIZE, np.int64),
