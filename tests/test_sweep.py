@@ -173,34 +173,75 @@ def test_a_killed_worker_costs_its_call_one_more_attempt_and_nothing_else(tmp_pa
     assert outcomes[1].attempts == 1 and outcomes[1].error == "RuntimeError: a bug"
 
 
-def test_a_worker_that_died_between_calls_is_replaced_at_the_next(tmp_path):
+def test_a_worker_that_died_between_calls_is_replaced_at_the_next(tmp_path, started_by):
     marker = tmp_path / "m"
     marker.touch()  # die_on_first_attempt only returns its process id
     with LocalWorkers(1) as workers:
         (_, first), = workers.run(die_on_first_attempt, [str(marker)])
         os.kill(first.value, signal.SIGKILL)
-        while running(first.value):
-            time.sleep(0.01)
+        workers.workers[0].process.join()  # its every thread gone (its main thread a zombie is not enough)
         (_, second), = workers.run(die_on_first_attempt, [str(marker)])
     assert second.error == "" and second.attempts == 1 and second.value not in (first.value, os.getpid())
 
 
-def test_workers_end_soon_after_their_parent_is_killed(tmp_path):
+def slow_and_large(seconds):
+    time.sleep(seconds)
+    return bytes(4 << 20)  # more than a pipe holds: sending it blocks until someone reads
+
+
+@pytest.mark.parametrize("when", ["between calls", "during a call with a large result"])
+def test_workers_end_soon_after_their_parent_is_killed(tmp_path, when):
     script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
               "from fastnet.tools.workers import LocalWorkers\n"
-              "from test_sweep import die_on_first_attempt\n"
+              "from test_sweep import die_on_first_attempt, slow_and_large\n"
               "if __name__ == '__main__':\n"
               "    workers = LocalWorkers(2)\n"
               f"    print(*(o.value for _, o in workers.run(die_on_first_attempt, [{str(tmp_path)!r}] * 2)), flush=True)\n"
-              "    input()\n")
+              f"    list(workers.run(slow_and_large, [0.5, 0.5])) if {when != 'between calls'} else input()\n")
     parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     pids = [int(pid) for pid in parent.stdout.readline().split()]
+    time.sleep(0.2)
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 10
     while any(map(running, pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(pids) == 2 and not any(map(running, pids))  # each noticed within a second or so
+
+
+def fails_to_start():
+    raise OSError("no data here")
+
+
+class Unreadable:
+    """Pickled in a worker, but cannot be rebuilt where it is read."""
+
+    def __reduce__(self):
+        return fails_to_start, ()
+
+
+def unreadable(_):
+    return Unreadable()
+
+
+def unpicklable(_):
+    return lambda: None
+
+
+def test_what_a_worker_cannot_do_is_reported_with_the_call_and_the_others_go_on(tmp_path, started_by):
+    with LocalWorkers(1) as workers:
+        workers.start(fails_to_start)
+        (_, first), = workers.run(fail, [0])
+    assert first.error == "the worker's initializer failed: OSError: no data here" and first.attempts == 1
+    marker = tmp_path / "m"
+    marker.touch()
+    with LocalWorkers(2) as workers:
+        outcomes = dict(workers.run(unreadable, [0]))
+        outcomes.update({k + 1: o for k, o in workers.run(unpicklable, [0])})
+        outcomes.update({k + 2: o for k, o in workers.run(die_on_first_attempt, [str(marker)])})
+    assert outcomes[0].error.startswith("its result could not be read: OSError: no data here")
+    assert "pickle" in outcomes[1].error.lower() and outcomes[1].value is None
+    assert outcomes[2].error == "" and outcomes[2].value > 0 and all(o.attempts == 1 for o in outcomes.values())
 
 
 def children(pid):

@@ -16,7 +16,6 @@ import math
 import os
 import platform
 import random
-import signal
 import socket
 import threading
 import time
@@ -286,10 +285,9 @@ def warm_up(task):
 
 
 def preload(data, expanded):
-    """Start a worker process: Ctrl-C is left to the sweep (which stops its workers), and MNIST (``data``; the
-    expanded set too when ``expanded``) is read now for the runs to come (a problem with it is left for
-    the first run to meet and report)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Start a worker process: MNIST (``data``; the expanded set too when ``expanded``) is read now for the runs
+    to come, unless the process has it already (forked); a problem with it is left for the first run to
+    meet and report."""
     try:
         _mnist(data, False)
         if expanded:

@@ -11,10 +11,12 @@ out of memory) costs that call one more attempt elsewhere.
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
 from multiprocessing.connection import wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, NamedTuple
 
 from ..engine import available_cpus
@@ -39,14 +41,22 @@ def can_fork():
     """True where a worker may be forked from this process: on Linux, while this process runs no other thread.
 
     A fork copies one thread; a lock held by any other at that moment stays held in the child for
-    ever. So: no Python thread but this one, and numba's threading layer never started (fastnet's
-    own threads end with each call). NumPy's OpenBLAS stops its threads as a fork begins (its
-    ``pthread_atfork`` handler). macOS's system libraries are not safe to use in a forked child.
+    ever. So: no Python thread but this one, numba's threading layer never started (fastnet's own
+    threads end with each call), and NumPy's BLAS an OpenBLAS on its own threads, which it stops as
+    a fork begins (its ``pthread_atfork`` handler); not an OpenMP or MKL build. macOS's system
+    libraries are not safe to use in a forked child.
     """
     if sys.platform != "linux" or threading.active_count() > 1:
         return False
     import numba
+    import numpy
 
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError):  # a NumPy before 1.26 does not say
+        return False
+    if "openblas" not in blas.get("name", "") or "USE_OPENMP" in blas.get("openblas configuration", ""):
+        return False
     try:
         numba.threading_layer()  # raises until numba's parallel threads have started
     except ValueError:
@@ -54,28 +64,36 @@ def can_fork():
     return False
 
 
-def _serve(connection, initializer, parent):
+def _serve(connection, sweeps, initializer, parent):
     """A worker process: ``initializer()``, then each ``(function, argument)`` received on ``connection``, sending
-    back ``(value, "")`` or ``(None, error)``, until told to stop (None) or its ``parent`` is gone."""
+    back ``(value, "")`` or ``(None, error)``, until its ``parent`` is gone (the sweep ends it otherwise).
+
+    Ctrl-C is the sweep's to handle (it ends its workers). ``sweeps``, the sweep's end of the pipe (a
+    forked child has a copy), is closed at once, so that the pipe breaks when the sweep dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sweeps.close()
+    broken = ""
     if initializer is not None:
-        initializer()
+        try:
+            initializer()
+        except Exception as error:  # noqa: BLE001 (each call is answered with it)
+            broken = f"the worker's initializer failed: {_failure(error)}"
     while True:
         while not connection.poll(1.0):
             if os.getppid() != parent:  # the sweep was killed: no one will read what this computes
                 return
         try:
-            call = connection.recv()
+            function, argument = connection.recv()
         except EOFError:
             return
-        if call is None:
-            return
-        function, argument = call
         try:
-            reply = (function(argument), "")
-        except Exception as error:  # noqa: BLE001 (sent back to be reported with the call)
+            reply = (None, broken) if broken else (function(argument), "")
+        except BaseException as error:  # noqa: BLE001 (sent back to be reported with the call)
             reply = (None, _failure(error))
         try:
             connection.send(reply)
+        except OSError:  # the sweep is gone
+            return
         except Exception as error:  # noqa: BLE001 (a value that cannot be pickled)
             connection.send((None, _failure(error)))
 
@@ -127,24 +145,32 @@ class LocalWorkers:
             while queue or calls:
                 for slot in range(self.count):
                     if queue and slot not in calls:
-                        calls[slot] = queue.popleft()
-                        self._send(slot, (function, arguments[calls[slot][0]]))
+                        i, attempts = queue.popleft()
+                        if self._send(slot, (function, arguments[i])):
+                            calls[slot] = i, attempts
+                        else:  # no process would take it: as if one had died under it
+                            yield from self._again(queue, i, attempts)
+                if not calls:
+                    continue
                 ready = set(wait([w for slot in calls for w in self._waitables(slot)]))
                 for slot in [slot for slot in calls if ready.intersection(self._waitables(slot))]:
                     i, attempts = calls.pop(slot)
-                    try:
-                        value, error = self.workers[slot].connection.recv()
-                    except (EOFError, OSError):  # the process died under the call
+                    reply = self._reply(slot)
+                    if reply is None:  # the process died under the call
                         self._end(slot)
-                        if attempts <= self.retries:
-                            queue.appendleft((i, attempts + 1))
-                            continue
-                        yield i, Outcome(None, f"its worker process died, {attempts} times", attempts)
+                        yield from self._again(queue, i, attempts)
                     else:
-                        yield i, Outcome(value, error, attempts)
+                        yield i, Outcome(*reply, attempts)
         except BaseException:  # Ctrl-C, or the caller stopped reading: no process outlives the sweep
             self.close()
             raise
+
+    def _again(self, queue, i, attempts):
+        """Call ``i`` lost its process: queue it for another attempt, or (past ``retries``) yield its failure."""
+        if attempts <= self.retries:
+            queue.appendleft((i, attempts + 1))
+        else:
+            yield i, Outcome(None, f"its worker process died, {attempts} times", attempts)
 
     def close(self):
         """End the processes at once, abandoning any call still running. Between calls a process holds
@@ -157,19 +183,42 @@ class LocalWorkers:
         if self.workers[slot] is None:
             context = multiprocessing.get_context("fork" if can_fork() else "spawn")
             connection, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs, self.initializer, os.getpid()), daemon=True)
-            process.start()
-            theirs.close()
+            process = context.Process(target=_serve, args=(theirs, connection, self.initializer, os.getpid()),
+                                      daemon=True)
+            try:
+                process.start()
+            finally:
+                theirs.close()
             self.workers[slot] = _Worker(process, connection)
         return self.workers[slot]
 
     def _send(self, slot, call):
-        """Send ``call`` to the process of ``slot``; one found dead (it died between calls) is replaced first."""
+        """Send ``call`` to the process of ``slot``, replacing once a process found dead (it died between calls, or
+        as it started); False if none took it."""
+        for _ in range(2):
+            if self.workers[slot] is not None and not self.workers[slot].process.is_alive():
+                self._end(slot)
+            try:
+                self._worker(slot).connection.send(call)
+                return True
+            except OSError:
+                self._end(slot)
+        return False
+
+    def _reply(self, slot):
+        """The reply ``(value, error)`` of the process of ``slot``, which ``wait`` found ready; None if it died
+        without one."""
+        connection = self.workers[slot].connection
         try:
-            self._worker(slot).connection.send(call)
-        except OSError:
-            self._end(slot)
-            self._worker(slot).connection.send(call)
+            data = connection.recv_bytes() if connection.poll(0) else None  # not ready: only the process ended
+        except (EOFError, OSError):
+            return None
+        if data is None:
+            return None
+        try:
+            return ForkingPickler.loads(data)
+        except Exception as error:  # noqa: BLE001 (a value that cannot be rebuilt here)
+            return None, f"its result could not be read: {_failure(error)}"
 
     def _waitables(self, slot):
         """What ``wait`` watches for ``slot``: its pipe (a reply) and its process (its end)."""
