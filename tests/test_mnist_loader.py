@@ -183,8 +183,9 @@ def test_missing_checksum_file(tmp_path):
         mnist_loader.load_data(tmp_path)
 
 
-@pytest.mark.parametrize("content", [b"", b"\x1f\x8b\x08\x00garbage", gzip.compress(b"not a pickle"),
-                                     gzip.compress(pickle.dumps({"a": 1}))])
+@pytest.mark.parametrize("content", [b"", b"\x1f\x8b\x08\x00garbage", gzip.compress(b"not a pickle", mtime=0),
+                                     gzip.compress(pickle.dumps({"a": 1}), mtime=0)],
+                         ids=["empty", "cut short", "not a pickle", "not MNIST"])
 def test_damaged_or_foreign_pickle(tmp_path, content):
     path = tmp_path / "mnist.pkl.gz"
     path.write_bytes(content)
