@@ -265,12 +265,12 @@ def test_ctrl_c_keeps_the_finished_runs_and_resume_finishes_the_sweep(tmp_path):
     out = tmp_path / "sweep.jsonl"
     argv = [sys.executable, "-m", "fastnet", "sweep", "--network", "784,30,10", "--seed", *map(str, range(8)),
             "--epochs", "6", "--train-size", "5000", "--workers", "2", "--out", str(out), "--data", str(DATA)]
-    sweeping = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweeping = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while not (out.exists() and out.read_text().count("\n") >= 1) and time.monotonic() < deadline:
         time.sleep(0.05)
     workers = children(sweeping.pid)
-    sweeping.send_signal(signal.SIGINT)
+    os.killpg(sweeping.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the sweep and its workers
     stdout, stderr = sweeping.communicate(timeout=60)
     assert sweeping.returncode == 130, stderr
     finished = ResultsFile(out).finished()
