@@ -450,13 +450,16 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/db_l, dC/da_l (unless l is the first), and W_l -= eta
     (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass.
 
-    dC/da_l = dz W_l^T is taken transposed, (dC/da_l)^T = W_l dz^T, a product whose every value of W_l is
-    loaded once for a tile of its rows (a block of examples at a time): dz^T and the result lie in
-    ``dz_t`` and ``da_t``, a row per neuron."""
+    dC/da_l = dz W_l^T: where the m rows of dz fit one tile, E rows of dz against each row of W_l
+    (``_dots``, reading W_l once); where they do not (float64 on AVX-512, AVX2), transposed, (dC/da_l)^T
+    = W_l dz^T, a product that loads each value of W_l once for a tile of its rows whatever m
+    (``_dots`` would read W_l once per tile of dz); dz^T and the result lie in ``dz_t`` and ``da_t``,
+    a row per neuron."""
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
     low, high = _limits(work.z)
     ld = _whole(work.a.shape[0])  # a row of dz_t and da_t: room for every example, whole blocks
+    transposed = m > _tile(work.g)
     first, last = _part(pitch, share)
     for n in range(first, last):
         for e in range(m):
@@ -466,17 +469,21 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
             if net.kind[l] == DENSE:
                 work.g[e, go + n] *= _slope(net.act[l], np.float64(work.z[e, zo + n]), low, high)
             work.db[bo + n] += work.g[e, go + n]
-            work.dz_t[n * ld + e] = work.g[e, go + n]
+            if transposed:
+                work.dz_t[n * ld + e] = work.g[e, go + n]
     _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
     ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
     if l > 0:
         first, last = _part(n_in, share)
-        _product(net.w, net.w_off[l] + first * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, first * ld, ld,
-                 last - first, ORIGIN, _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
-        for e in range(m):
-            for k in range(first, last):
-                work.g[e, xo + k] = work.da_t[k * ld + e]
+        if transposed:
+            _product(net.w, net.w_off[l] + first * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, first * ld,
+                     ld, last - first, ORIGIN, _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
+            for e in range(m):
+                for k in range(first, last):
+                    work.g[e, xo + k] = work.da_t[k * ld + e]
+        else:
+            _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.sums[t])
         if net.keep[l] < 1:
             for e in range(m):
                 for k in range(first, last):
