@@ -95,7 +95,8 @@ class ConvNet(NamedTuple):
 
 
 @declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
-         dcols=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1), pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1),
+         dcols=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1), pool=Array(FLOAT, 2),
+         span=Array("int64", 1), places=Array("int64", 1),
          places_off=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1), dw=Array(FLOAT, 1),
          db=Array(FLOAT, 1), starts=Array("int64", 2), sums=Array(FLOAT, 2), sync=Array("int64", 1),
          turns=Array("int64", 1))

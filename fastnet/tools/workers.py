@@ -209,11 +209,11 @@ class LocalWorkers:
         """The reply ``(value, error)`` of the process of ``slot``, which ``wait`` found ready; None if it died
         without one."""
         connection = self.workers[slot].connection
-        try:
-            data = connection.recv_bytes() if connection.poll(0) else None  # not ready: only the process ended
-        except (EOFError, OSError):
+        if not connection.poll(0):  # only the process ended
             return None
-        if data is None:
+        try:
+            data = connection.recv_bytes()
+        except (EOFError, OSError):
             return None
         try:
             return ForkingPickler.loads(data)
