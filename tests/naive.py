@@ -232,3 +232,31 @@ def patches(x, fh, fw, ph, pw):
                                     h, w = i * ph + su + fh - 1 - u, j * pw + sv + fw - 1 - v
                                     cols[(c * fh + u) * fw + v, su * pw + sv, (e * qh + i) * qw + j] = x[e, c, h, w]
     return cols
+
+
+def _theano_activation(code, v, limits):
+    """f(v) for the activation ``code`` (``convnet.LINEAR``, ``RELU``, ``SIGMOID``, ``TANH``: 0 to 3) and f'(v), in
+    Python floats, the sigmoid 0 below and 1 above ``limits`` as Theano's, ReLU's slope 1 at 0."""
+    if code == 1:
+        return max(0.0, v), 1.0 if v >= 0 else 0.0
+    if code == 2:
+        s = 0.0 if v < limits[0] else 1.0 if v > limits[1] else 1.0 / (1.0 + math.exp(-v))
+        return s, s * (1.0 - s)
+    if code == 3:
+        return math.tanh(v), 1.0 - math.tanh(v) ** 2
+    return v, 1.0
+
+
+def activations(code, z, limits):
+    """``convnet._activations``: f(z) value by value, in float64."""
+    return np.array([_theano_activation(code, float(v), limits)[0] for v in z])
+
+
+def times_slopes(code, g, z, limits):
+    """``convnet._times_slopes``: g f'(z) value by value, in float64."""
+    return np.array([float(d) * _theano_activation(code, float(v), limits)[1] for d, v in zip(g, z)])
+
+
+def sum64(x):
+    """``convnet._sum64``: the sum of x, exactly rounded to float64."""
+    return math.fsum(float(v) for v in x)

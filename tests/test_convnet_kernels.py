@@ -57,6 +57,31 @@ def test_product_matches_its_twin(dtype, rows, N, K, transposed, descend, first)
     assert np.array_equal(C[untouched], before[untouched])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("code", [kernels.LINEAR, kernels.RELU, kernels.SIGMOID, kernels.TANH])
+@pytest.mark.parametrize("n", [0, 1, LANES - 1, LANES, 2 * LANES + 5])
+def test_runs_of_activations_and_slopes_match_their_twins(dtype, code, n):
+    """f(z) and g f'(z) over a run of n values (whole blocks, then one by one), zeros and values past the sigmoid's
+    limits included; nothing written outside the run. Then the run's copy and its float64 sum."""
+    rng = np.random.default_rng(n + 10 * code)
+    limits = kernels.SIGMOID_LIMITS[np.dtype(dtype).itemsize]
+    z = rng.standard_normal(n + 7).astype(dtype) * 30
+    z[3 : 3 + n : 5] = 0
+    g = rng.standard_normal(n + 9).astype(dtype)
+    a, out = np.full(n + 5, 7.0, dtype), np.full(n + 6, 7.0, dtype)
+    run_kernel(kernels._activations, code, z, 3, a, 5, n, *limits)
+    run_kernel(kernels._times_slopes, code, g, 1, z, 3, out, 2, n, *limits)
+    tolerance = TOLERANCE[dtype]
+    np.testing.assert_allclose(a[5:], naive.activations(code, z[3 : 3 + n], limits), rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(out[2 : 2 + n], naive.times_slopes(code, g[1 : 1 + n], z[3 : 3 + n], limits),
+                               rtol=tolerance, atol=tolerance)
+    assert np.all(a[:5] == 7) and np.all(out[:2] == 7) and np.all(out[2 + n :] == 7)
+    copied = np.zeros(n + 4, dtype)
+    run_kernel(kernels._copy, z, 3, copied, 1, n)
+    assert np.array_equal(copied[1 : 1 + n], z[3 : 3 + n]) and not np.any(copied[0]) and not np.any(copied[1 + n :])
+    assert run_kernel(kernels._sum64, z, n) == pytest.approx(naive.sum64(z[:n]), rel=1e-15, abs=1e-300)
+
+
 def test_product_gives_equal_columns_of_B_bitwise_equal_sums():
     """Pooling ties need it: two equal patches must give the very same convolution output, whether a column
     falls in a pair of blocks taken together (where registers allow) or in a block alone."""

@@ -457,22 +457,25 @@ def _comparisons(x, y, out):
     simd.store(out, 0, simd.larger(a, b))
     simd.store(out, simd.LANES, simd.where_equal(a, a, simd.sub(a, b)))  # every lane equal: a - b throughout
     simd.store(out, 2 * simd.LANES, simd.where_equal(a, b, simd.splat(x.dtype.type(3))))
+    simd.store(out, 3 * simd.LANES, simd.where_at_least(a, b, simd.splat(x.dtype.type(5))))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_simd_comparisons(dtype):
-    """larger: the lane-wise maximum (max pooling); where_equal: a value where two blocks are equal, 0 elsewhere
-    (its gradient: every tied maximum)."""
+    """larger: the lane-wise maximum (max pooling, ReLU); where_equal: a value where two blocks are equal, 0
+    elsewhere (the pooling's gradient: every tied maximum); where_at_least: where one is at least the other (ReLU's
+    gradient)."""
     rng = np.random.default_rng(3)
     x = np.round(rng.standard_normal(simd.LANES) * 2).astype(dtype)
     y = np.round(rng.standard_normal(simd.LANES) * 2).astype(dtype)
     y[:4] = x[:4]
-    out = np.full(3 * simd.LANES, 9, dtype=dtype)
+    out = np.full(4 * simd.LANES, 9, dtype=dtype)
     _comparisons(x, y, out)
     n = simd.LANES
     assert np.array_equal(out[:n], np.maximum(x, y))
     assert np.array_equal(out[n : 2 * n], x - y)
-    assert np.array_equal(out[2 * n :], np.where(x == y, 3, 0)) and np.sum(out[2 * n :] == 3) >= 4
+    assert np.array_equal(out[2 * n : 3 * n], np.where(x == y, 3, 0)) and np.sum(out[2 * n : 3 * n] == 3) >= 4
+    assert np.array_equal(out[3 * n :], np.where(x >= y, 5, 0)) and 4 <= np.sum(out[3 * n :] == 5) < n
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

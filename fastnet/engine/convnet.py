@@ -45,7 +45,7 @@ import numpy as np
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, put, repeat, splat, spread, store,
-                   store_each, sub, vector_registers, where_equal)
+                   store_each, sub, vector_registers, where_at_least, where_equal)
 from .simd import total as sum_block
 from .threads import barrier
 
@@ -161,6 +161,58 @@ def _slope(code, z, low, high):
         t = np.tanh(z)
         return 1.0 - t * t
     return 1.0
+
+
+@kernel(inner=True)
+def _activations(code, z, zi, a, ai, n, low, high):
+    """a[ai + i] = f(z[zi + i]) for i < n (``_activation``): ReLU and linear a block at a time, the others, and what
+    is left after whole blocks, one value at a time in float64."""
+    whole = n - n % LANES if code == RELU or code == LINEAR else 0
+    zero = splat(z.dtype.type(0))
+    for i in range(0, whole, LANES):
+        block = load(z, zi + i)
+        store(a, ai + i, larger(block, zero) if code == RELU else block)
+    for i in range(whole, n):
+        put(a, ai + i, _activation(code, np.float64(at(z, zi + i)), low, high))
+
+
+@kernel(inner=True)
+def _times_slopes(code, g, gi, z, zi, out, oi, n, low, high):
+    """out[oi + i] = g[gi + i] f'(z[zi + i]) for i < n (``_slope``): ReLU (g where z >= 0, else 0) and linear a
+    block at a time, the others, and what is left after whole blocks, one value at a time in float64."""
+    whole = n - n % LANES if code == RELU or code == LINEAR else 0
+    zero = splat(z.dtype.type(0))
+    for i in range(0, whole, LANES):
+        block = load(g, gi + i)
+        store(out, oi + i, where_at_least(load(z, zi + i), zero, block) if code == RELU else block)
+    for i in range(whole, n):
+        put(out, oi + i, at(g, gi + i) * _slope(code, np.float64(at(z, zi + i)), low, high))
+
+
+@kernel(inner=True)
+def _copy(x, xi, y, yi, n):
+    """y[yi : yi + n] = x[xi : xi + n], a block at a time."""
+    whole = n - n % LANES
+    for i in range(0, whole, LANES):
+        store(y, yi + i, load(x, xi + i))
+    for i in range(whole, n):
+        put(y, yi + i, at(x, xi + i))
+
+
+@kernel(inner=True)
+def _sum64(x, n):
+    """x[0] + ... + x[n - 1] in float64, four values at a time in four partial sums (one chain of additions
+    would wait on each)."""
+    s0 = s1 = s2 = s3 = 0.0
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        s0 += at(x, i)
+        s1 += at(x, i + 1)
+        s2 += at(x, i + 2)
+        s3 += at(x, i + 3)
+    for i in range(whole, n):
+        s0 += at(x, i)
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel(inner=True)
@@ -385,18 +437,16 @@ def _conv_forward(net, l, work, m, share):
              0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
-    pool = work.pool[share[0]]
+    pool, z, a = work.pool[share[0]], work.z.reshape(work.z.size), work.a.reshape(work.a.size)
     first, last = _part(F, share)
     for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
-            top = _window_maximum(work.y, yo + f * N + p, S, ph * pw)
-            store(pool, p, add(top, bias))
+            store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
         for e in range(m):
-            for q in range(Q):
-                z = pool[e * Q + q]
-                work.z[e, zo + f * Q + q] = z
-                work.a[e, ao + f * Q + q] = _activation(net.act[l], np.float64(z), low, high)
+            zi = e * work.z.shape[1] + zo + f * Q
+            _copy(pool, e * Q, z, zi, Q)
+            _activations(net.act[l], z, zi, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
 
 
 @kernel(inner=True)
@@ -508,14 +558,12 @@ def _conv_backward(net, l, work, m, share):
     t = share[0]
     pool = work.pool[t]
     first, last = _part(F, share)
+    g, z = work.g.reshape(work.g.size), work.z.reshape(work.z.size)
     for f in range(first, last):
-        total = 0.0  # dC/db, summed in float64 as Theano sums float32
         for e in range(m):
-            for q in range(Q):
-                dz = work.g[e, go + f * Q + q] * _slope(net.act[l], np.float64(work.z[e, zo + f * Q + q]), low, high)
-                pool[e * Q + q] = dz
-                total += pool[e * Q + q]
-        work.db[bo + f] = total
+            _times_slopes(net.act[l], g, e * work.g.shape[1] + go + f * Q, z, e * work.z.shape[1] + zo + f * Q, pool,
+                         e * Q, Q, low, high)
+        work.db[bo + f] = _sum64(pool, m * Q)  # dC/db, summed in float64 as Theano sums float32
         for p in range(m * Q, S):
             pool[p] = 0
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima

@@ -14,8 +14,9 @@ A ``Tile`` is ``TILE_BLOCKS`` blocks held as one value (E examples' sums of one 
 one block of E rows of a matrix), for the register-tiled kernels: ``spread`` makes a tile whose
 block e is ``splat(arr[starts[e] + offset])``, ``repeat`` one whose every block is the same block,
 ``load_each`` and ``store_each`` move its blocks from and to places ``step`` apart; ``fma``, ``add``,
-``sub`` and ``mul`` work on tiles as on blocks. ``larger`` and ``where_equal`` compare blocks lane by
-lane (max pooling and its gradient); ``vector_registers`` says what registers the tiles must fit.
+``sub`` and ``mul`` work on tiles as on blocks. ``larger``, ``where_equal`` and ``where_at_least``
+compare blocks lane by lane (max pooling, ReLU and their gradients); ``vector_registers`` says what
+registers the tiles must fit.
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
 nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to
@@ -248,17 +249,27 @@ def larger(typingctx, a, b):
     return a(a, b), codegen
 
 
-@intrinsic
-def where_equal(typingctx, a, b, x):
-    """``x`` in the lanes where ``a == b``, 0 elsewhere."""
-    if not (isinstance(a, Block) and a == b == x):
-        return None
+def _selecting(predicate, name, doc):
+    """An intrinsic ``name(a, b, x)``: ``x`` in the lanes where ``a predicate b`` (an LLVM ordered comparison,
+    false for NaN), 0 elsewhere."""
 
-    def codegen(context, builder, signature, args):
-        return builder.select(builder.fcmp_ordered("==", args[0], args[1]), args[2],
-                              ir.Constant(args[2].type, None))
+    def typer(typingctx, a, b, x):
+        if not (isinstance(a, Block) and a == b == x):
+            return None
 
-    return a(a, b, x), codegen
+        def codegen(context, builder, signature, args):
+            return builder.select(builder.fcmp_ordered(predicate, args[0], args[1]), args[2],
+                                  ir.Constant(args[2].type, None))
+
+        return a(a, b, x), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+where_equal = _selecting("==", "where_equal", "``x`` in the lanes where ``a == b``, 0 elsewhere.")
+where_at_least = _selecting(">=", "where_at_least", "``x`` in the lanes where ``a >= b``, 0 elsewhere.")
 
 
 @intrinsic
