@@ -105,7 +105,7 @@ def test_dots_match_their_twin(dtype, M, N, P):
     A, B = rng.standard_normal(a0 + M * lda + LANES).astype(dtype), rng.standard_normal(b0 + N * ldb).astype(dtype)
     C = np.full(c0 + M * ldc, 7.0, dtype)
     first = N // 3  # a thread's share of the rows of B
-    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, N, P, np.zeros(tile_rows(dtype) * LANES, dtype))
+    run_kernel(kernels._dots, A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, N, P)
     got = np.array([C[c0 + i * ldc : c0 + i * ldc + N] for i in range(M)])
     np.testing.assert_allclose(got[:, first:], naive.dots(A, a0, lda, B, b0, ldb, M, N, P)[:, first:],
                                rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * P)

@@ -45,7 +45,7 @@ import numpy as np
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, put, repeat, splat, spread, store,
-                   store_each, sub, vector_registers, where_at_least, where_equal)
+                   store_each, store_totals, sub, vector_registers, where_at_least, where_equal)
 from .simd import total as sum_block
 from .threads import barrier
 
@@ -98,18 +98,16 @@ class ConvNet(NamedTuple):
          dcols=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1), pool=Array(FLOAT, 2),
          span=Array("int64", 1), places=Array("int64", 1),
          places_off=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1), dw=Array(FLOAT, 1),
-         db=Array(FLOAT, 1), starts=Array("int64", 2), sums=Array(FLOAT, 2), sync=Array("int64", 1),
-         turns=Array("int64", 1))
+         db=Array(FLOAT, 1), starts=Array("int64", 2), sync=Array("int64", 1), turns=Array("int64", 1))
 class ConvWork(NamedTuple):
     """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
     gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
     ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
     their columns read an input map, ``_patches``); ``dcols``, room for one layer's dC/dcols; ``dz_t`` and
     ``da_t``, room for a dense layer's dC/dz and dC/da transposed (a row per neuron, a column per example,
-    whole blocks: ``_dense_backward``); the step's
-    dC/dW of the convolutions and dC/db; per share (thread) of a step, room for one filter's pooled
-    values, a tile's row starts and its blocks' sums, and its count of meetings (``turns[8 t]``);
-    ``sync`` for the meetings (``threads.barrier``)."""
+    whole blocks: ``_dense_backward``); the step's dC/dW of the convolutions and dC/db; per share (thread)
+    of a step, room for one filter's pooled values, a tile's row starts, and its count of meetings
+    (``turns[8 t]``); ``sync`` for the meetings (``threads.barrier``)."""
 
     a: np.ndarray
     z: np.ndarray
@@ -128,7 +126,6 @@ class ConvWork(NamedTuple):
     dw: np.ndarray
     db: np.ndarray
     starts: np.ndarray
-    sums: np.ndarray
     sync: np.ndarray
     turns: np.ndarray
 
@@ -321,20 +318,12 @@ def _product(A, a0, ars, acs, B, b0, ldb, C, c0, ldc, M, first, last, K, descend
 
 
 @kernel(inner=True)
-def _store_totals(C, at_, ldc, acc, sums):
-    """C[at_ + q ldc] = the sum of block q of the tile ``acc``, for each of its E blocks (``sums``: E blocks of room)."""
-    store_each(sums, 0, LANES, acc)
-    for q in range(len(sums) // LANES):
-        C[at_ + q * ldc] = sum_block(load(sums, q * LANES))
-
-
-@kernel(inner=True)
-def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, sums):
+def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P):
     """C[c0 + i ldc + j] = sum over p < P (whole blocks) of A[a0 + i lda + p] B[b0 + j ldb + p], for i < M and
     first <= j < last.
 
     E rows of A at a time against one row of B (two where registers allow, ``_paired``): their partial
-    sums stay in registers as blocks, which are added up (``total``) at the end.
+    sums stay in registers as blocks, which are added up at the end (``store_totals``, ``total``'s tree).
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros = repeat(zero)
@@ -348,14 +337,14 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P, sums):
                     a = load_each(A, a0 + i * lda + p, lda)
                     acc = fma(a, repeat(load(B, b0 + j * ldb + p)), acc)
                     more = fma(a, repeat(load(B, b0 + (j + 1) * ldb + p)), more)
-                _store_totals(C, c0 + i * ldc + j, ldc, acc, sums)
-                _store_totals(C, c0 + i * ldc + j + 1, ldc, more, sums)
+                store_totals(C, c0 + i * ldc + j, ldc, acc)
+                store_totals(C, c0 + i * ldc + j + 1, ldc, more)
                 j += 2
             else:
                 acc = zeros
                 for p in range(0, P, LANES):
                     acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
-                _store_totals(C, c0 + i * ldc + j, ldc, acc, sums)
+                store_totals(C, c0 + i * ldc + j, ldc, acc)
                 j += 1
     for i in range(whole, M):
         for j in range(first, last):
@@ -534,7 +523,7 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
                 for k in range(first, last):
                     work.g[e, xo + k] = work.da_t[k * ld + e]
         else:
-            _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch, work.sums[t])
+            _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch)
         if net.keep[l] < 1:
             for e in range(m):
                 for k in range(first, last):
@@ -574,7 +563,7 @@ def _conv_backward(net, l, work, m, share):
                 store(work.y, at_, where_equal(load(work.y, at_), top, dz))
     _meet(work, share)
     first, last = _part(K, share)
-    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N, work.sums[t])
+    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N)
     if l > 0:
         first, last = _blocks_part(N, share)
         _product(net.w, net.w_off[l], UNIT, K, work.y, yo, N, work.dcols, ORIGIN, N, K, first, last, F, False, 0.0, 0.0,

@@ -104,7 +104,7 @@ def convnet_work(net, rows, shares=1):
         np.zeros(neurons_out * _whole_blocks(rows), dtype), np.zeros(neurons_in * _whole_blocks(rows), dtype),
         np.zeros((shares, max(np.max(span), 1)), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
         _offsets(F * width), _offsets(K * width), np.zeros_like(net.w), np.zeros_like(net.b),
-        np.zeros((shares, tile), np.int64), np.zeros((shares, tile * LANES), dtype), np.zeros(SYNC_SIZE, np.int64),
+        np.zeros((shares, tile), np.int64), np.zeros(SYNC_SIZE, np.int64),
         np.zeros(8 * shares, np.int64)), dtype)
 
 
