@@ -42,7 +42,7 @@ def main(dtype, threads):
             run.steps(X, y, 100 + 500 * r, 600 + 500 * r, eta, lmbda / 5000)
             times.append((time.perf_counter() - start) / 500)
         ms = statistics.median(times) * 1000
-        print(f"fastnet {dtype}, {threads} thread(s), {name}: {ms:.2f} ms a mini-batch, {ms * 5:.1f} s an epoch of "
+        print(f"fastnet {dtype}, {threads} thread(s), {name}: {ms:.3f} ms a mini-batch, {ms * 5:.2f} s an epoch of "
               f"50,000 images", flush=True)
 
 

@@ -94,8 +94,8 @@ def main(dtype, threads):
             steps(100 + 500 * r, 500)
             times.append((time.perf_counter() - start) / 500)
         ms = statistics.median(times) * 1000
-        print(f"PyTorch {torch.__version__} {dtype}, {threads} thread(s), {name}: {ms:.2f} ms a mini-batch, "
-              f"{ms * 5:.1f} s an epoch of 50,000 images", flush=True)
+        print(f"PyTorch {torch.__version__} {dtype}, {threads} thread(s), {name}: {ms:.3f} ms a mini-batch, "
+              f"{ms * 5:.2f} s an epoch of 50,000 images", flush=True)
 
 
 if __name__ == "__main__":
