@@ -112,6 +112,26 @@ def test_dots_match_their_twin(dtype, M, N, P):
     assert np.all(got[:, :first] == 7.0) and np.all(C[:c0] == 7.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_parameters_and_work_buffers_start_on_cache_lines(dtype):
+    """Every float buffer of a packed network and its work starts on a 64-byte line, and each layer's weights at a
+    whole block from there (a block straddling two lines costs two loads); the parameters come back unpadded."""
+    rng = np.random.default_rng(1)
+    layers = [ConvNetLayer(kernels.CONV, kernels.RELU, [1, 9, 9, 3, 3, 3, 2, 2], 1.0, rng.standard_normal((3, 1, 3, 3)),
+                           rng.standard_normal(3)),
+              ConvNetLayer(kernels.DENSE, kernels.RELU, [27, 20], 0.5, rng.standard_normal((27, 20)), rng.standard_normal(20)),
+              ConvNetLayer(kernels.SOFTMAX, kernels.LINEAR, [20, 10], 1.0, rng.standard_normal((20, 10)),
+                           rng.standard_normal(10))]
+    net = pack_convnet(layers, dtype)
+    work = convnet_work(net, 10, 2)
+    buffers = [net.w, net.b] + [x for x in work if x.dtype == dtype]
+    assert all(x.ctypes.data % 64 == 0 for x in buffers)
+    assert np.all(net.w_off % LANES == 0)
+    for (w, b), layer in zip(unpack_convnet(net, layers), layers):
+        np.testing.assert_array_equal(w, layer.w.astype(dtype))
+        np.testing.assert_array_equal(b, layer.b.astype(dtype))
+
+
 def conv_net(case, act, dtype, rng, tied=False, second=False):
     """A network whose layer ``l`` (0, or 1 behind a linear dense layer when ``second``) is the convolution of
     ``case``, its work buffers with random inputs there, and those inputs and the layer's parameters."""
@@ -192,7 +212,8 @@ def test_convolution_and_pooling_backward_match_the_reference_ties_included(case
     dx, dw = r3.conv2d_valid_backward(x, w, dy)
     if tied and ph * pw > 1:  # the case this is for: some window holds its maximum more than once
         assert np.sum(r3.max_pool_backward(y, pooled, np.ones_like(pooled), (ph, pw))) > pooled.size
-    np.testing.assert_allclose(work.dw[net.w_off[1] :].reshape(w.shape), dw, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(work.dw[net.w_off[1] : net.w_off[1] + w.size].reshape(w.shape), dw, rtol=1e-12, atol=1e-12)
+    assert not np.any(work.dw[net.w_off[1] + w.size :]), "the weights' padding to a whole block has no gradient"
     np.testing.assert_allclose(work.db[net.b_off[1] :], dz.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(work.g[:m, net.a_off[1] : net.a_off[1] + x[0].size].reshape(x.shape), dx, rtol=1e-12, atol=1e-12)
 

@@ -11,6 +11,7 @@ from .bundles import checked
 from .convnet import CONV, ConvNet, ConvWork
 from .inputs import labels_of
 from .driver import ThreadChoice, forced_threads
+from .layout import aligned_zeros
 from .simd import LANES, TILE_BLOCKS
 from .threads import SYNC_SIZE, available_cpus, run_shares
 
@@ -51,7 +52,9 @@ def _offsets(counts):
 
 
 def pack_convnet(layers, dtype):
-    """``ConvNet`` of the ``ConvNetLayer``s ``layers`` in ``dtype`` (a copy of their parameters)."""
+    """``ConvNet`` of the ``ConvNetLayer``s ``layers`` in ``dtype`` (a copy of their parameters). The weights start
+    on a cache line, each layer's at a whole block from there (a convolution's followed by zeros), so that a
+    dense layer's blocks of weights never straddle two lines."""
     sizes = [layer.sizes() for layer in layers]
     dims = np.zeros((len(layers), 8), dtype=np.int64)
     for l, layer in enumerate(layers):
@@ -59,12 +62,16 @@ def pack_convnet(layers, dtype):
         if layer.kind != CONV:
             dims[l, 2] = _whole_blocks(layer.dims[1])
     weights = [layer.packed_weights(dtype) for layer in layers]
-    w = np.concatenate(weights)
-    b = np.concatenate([np.asarray(layer.b, dtype=dtype).ravel() for layer in layers])
+    w_off = _offsets([_whole_blocks(len(weights_l)) for weights_l in weights])
+    w = aligned_zeros(w_off[-1], dtype)
+    for l, weights_l in enumerate(weights):
+        w[w_off[l] : w_off[l] + len(weights_l)] = weights_l
+    b_off = _offsets([np.size(layer.b) for layer in layers])
+    b = aligned_zeros(b_off[-1], dtype)
+    b[:] = np.concatenate([np.asarray(layer.b, dtype=dtype).ravel() for layer in layers])
     return checked(ConvNet(
         np.array([layer.kind for layer in layers], dtype=np.int64), np.array([layer.act for layer in layers], dtype=np.int64),
-        dims, np.array([layer.keep for layer in layers], dtype=np.float64),
-        w, _offsets([len(weights_l) for weights_l in weights]), b, _offsets([np.size(layer.b) for layer in layers]),
+        dims, np.array([layer.keep for layer in layers], dtype=np.float64), w, w_off, b, b_off,
         _offsets([sizes[0][0]] + [s[1] for s in sizes]), _offsets([s[1] for s in sizes]),
         _offsets([s[0] if layer.keep < 1 else 0 for s, layer in zip(sizes, layers)])))
 
@@ -73,7 +80,7 @@ def unpack_convnet(net, layers):
     """The parameters of ``net`` back into the ``ConvNetLayer``s' shapes: a list of ``(w, b)``."""
     unpacked = []
     for l, layer in enumerate(layers):
-        w = net.w[net.w_off[l] : net.w_off[l + 1]]
+        w = net.w[net.w_off[l] : net.w_off[l] + len(layer.packed_weights(net.w.dtype))]
         if layer.kind != CONV:
             w = w.reshape(layer.dims[0], -1)[:, : layer.dims[1]]
         unpacked.append((w.reshape(np.shape(layer.w)).copy(), net.b[net.b_off[l] : net.b_off[l + 1]].reshape(np.shape(layer.b)).copy()))
@@ -97,13 +104,15 @@ def convnet_work(net, rows, shares=1):
     tile = TILE_BLOCKS[dtype.itemsize]
     dense = [l for l in range(L) if net.kind[l] != CONV]
     neurons_in, neurons_out = (max([net.dims[l, d] for l in dense] + [1]) for d in (0, 2))  # n_in, pitch
+    def zeros(*shape):  # on a cache line: a block that straddles two lines costs two loads (docs/chapter6.md)
+        return aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
+
     return checked(ConvWork(
-        np.zeros((rows, net.a_off[-1]), dtype), np.zeros((rows, max(net.z_off[-1], 1)), dtype),
-        np.zeros((rows, net.a_off[-1]), dtype), np.zeros(max(np.sum(F * width), 1), dtype),
-        np.zeros(max(np.sum(K * width), 1), dtype), np.zeros(max([K[l] * width[l] for l in range(1, L)] + [1]), dtype),
-        np.zeros(neurons_out * _whole_blocks(rows), dtype), np.zeros(neurons_in * _whole_blocks(rows), dtype),
-        np.zeros((shares, max(np.max(span), 1)), dtype), span, np.concatenate(places), _offsets([len(p) for p in places]),
-        _offsets(F * width), _offsets(K * width), np.zeros_like(net.w), np.zeros_like(net.b),
+        zeros(rows, net.a_off[-1]), zeros(rows, max(net.z_off[-1], 1)), zeros(rows, net.a_off[-1]),
+        zeros(max(np.sum(F * width), 1)), zeros(max(np.sum(K * width), 1)),
+        zeros(max([K[l] * width[l] for l in range(1, L)] + [1])), zeros(neurons_out * _whole_blocks(rows)),
+        zeros(neurons_in * _whole_blocks(rows)), zeros(shares, max(np.max(span), 1)), span, np.concatenate(places),
+        _offsets([len(p) for p in places]), _offsets(F * width), _offsets(K * width), zeros(len(net.w)), zeros(len(net.b)),
         np.zeros((shares, tile), np.int64), np.zeros(SYNC_SIZE, np.int64),
         np.zeros(8 * shares, np.int64)), dtype)
 
