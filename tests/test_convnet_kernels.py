@@ -98,7 +98,8 @@ def test_product_gives_equal_columns_of_B_bitwise_equal_sums():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("M, N, P", [(1, 1, LANES), (10, 3, 2 * LANES), (13, 25, 5 * LANES), (5, 7, LANES)])
+@pytest.mark.parametrize("M, N, P", [(1, 1, LANES), (10, 3, 2 * LANES), (13, 25, 5 * LANES), (5, 7, LANES),
+                                     (12, 5, 3 * kernels.DOTS_BYTES // (4 * LANES))])  # rows in pieces
 def test_dots_match_their_twin(dtype, M, N, P):
     rng = np.random.default_rng(M + N + P)
     a0, lda, b0, ldb, c0, ldc = 2, P + 3, 1, P + LANES, 4, N + 2

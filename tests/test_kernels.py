@@ -524,9 +524,9 @@ def test_tile_primitives(dtype):
 
 
 @numba.njit
-def _totals(x, first, step, out, one_by_one):
+def _totals(x, first, step, out, one_by_one, accumulate):
     tile = simd.load_each(x, 0, simd.LANES)
-    simd.store_totals(out, first, step, tile)
+    simd.store_totals(out, first, step, tile, accumulate)
     for e in range(len(one_by_one)):
         one_by_one[e] = simd.total(simd.load(x, e * simd.LANES))
 
@@ -534,14 +534,18 @@ def _totals(x, first, step, out, one_by_one):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("step", [1, 3])
 def test_store_totals_adds_each_block_as_total_does(dtype, step):
-    """Each block's sum, bit for bit the sum ``total`` takes (its fixed tree), at first + e * step; nothing else
-    written. Lanes of very different sizes make every order of addition give different bits."""
+    """Each block's sum, bit for bit the sum ``total`` takes (its fixed tree), at first + e * step, or added to
+    what is there; nothing else written. Lanes of very different sizes make every order of addition give
+    different bits."""
     size = simd.TILE_BLOCKS[np.dtype(dtype).itemsize]
     rng = np.random.default_rng(step)
     x = (rng.standard_normal(size * simd.LANES) * 10.0 ** rng.integers(-8, 9, size * simd.LANES)).astype(dtype)
     out, one_by_one = np.full(2 + size * step, 7, dtype=dtype), np.zeros(size, dtype=dtype)
-    _totals(x, 2, step, out, one_by_one)
+    _totals(x, 2, step, out, one_by_one, False)
     np.testing.assert_array_equal(out[2 :: step], one_by_one)
+    assert np.all(np.delete(out, np.arange(2, len(out), step)) == 7)
+    _totals(x, 2, step, out, one_by_one, True)
+    np.testing.assert_array_equal(out[2 :: step], one_by_one + one_by_one)
     assert np.all(np.delete(out, np.arange(2, len(out), step)) == 7)
     sums = x.reshape(size, simd.LANES).astype(np.float64).sum(axis=1)
     np.testing.assert_allclose(one_by_one, sums, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-3)

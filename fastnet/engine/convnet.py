@@ -69,7 +69,8 @@ PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two
 # A stride of 1 and an offset of 0 typed int64: a literal 1 or 0 in a call would make numba compile the
 # products once more for each place it appears (compile time is the reader's time).
 UNIT, ORIGIN = np.int64(1), np.int64(0)
-PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
+PRODUCT_COLUMNS = 8 * LANES
+DOTS_BYTES = 32 * 1024  # a tile of A's rows in ``_dots`` is taken in pieces of at most this: an L1 cache (48 KB on Zen 5)  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
 @declare(kind=Array("int64", 1), act=Array("int64", 1), dims=Array("int64", 2), keep=Array("float64", 1),
@@ -324,28 +325,35 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P):
 
     E rows of A at a time against one row of B (two where registers allow, ``_paired``): their partial
     sums stay in registers as blocks, which are added up at the end (``store_totals``, ``total``'s tree).
+    Where E rows of A would not fit ``DOTS_BYTES``, the rows are taken in equal pieces of whole blocks, every
+    tile against every row of B piece by piece, so that a tile's piece stays in the L1 cache while the rows
+    of B pass (one at a time, the tile came from L2 or beyond for each); C sums the pieces' sums in order.
     """
     size, zero = _tile(C), splat(C.dtype.type(0))
     zeros = repeat(zero)
     whole = M - M % size
-    for i in range(0, whole, size):
-        j = first
-        while j < last:
-            if _paired(C) and j + 1 < last:  # two rows of B: each block of A loaded once for both
-                acc, more = zeros, zeros
-                for p in range(0, P, LANES):
-                    a = load_each(A, a0 + i * lda + p, lda)
-                    acc = fma(a, repeat(load(B, b0 + j * ldb + p)), acc)
-                    more = fma(a, repeat(load(B, b0 + (j + 1) * ldb + p)), more)
-                store_totals(C, c0 + i * ldc + j, ldc, acc)
-                store_totals(C, c0 + i * ldc + j + 1, ldc, more)
-                j += 2
-            else:
-                acc = zeros
-                for p in range(0, P, LANES):
-                    acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
-                store_totals(C, c0 + i * ldc + j, ldc, acc)
-                j += 1
+    parts = -(-size * P * C.itemsize // DOTS_BYTES)  # pieces of the rows, a tile's piece of A within the L1 cache
+    for piece in range(parts):
+        p0, p1 = _blocks_part(P, (piece, parts))
+        later = piece > 0  # the pieces' sums added up in C
+        for i in range(0, whole, size):
+            j = first
+            while j < last:
+                if _paired(C) and j + 1 < last:  # two rows of B: each block of A loaded once for both
+                    acc, more = zeros, zeros
+                    for p in range(p0, p1, LANES):
+                        a = load_each(A, a0 + i * lda + p, lda)
+                        acc = fma(a, repeat(load(B, b0 + j * ldb + p)), acc)
+                        more = fma(a, repeat(load(B, b0 + (j + 1) * ldb + p)), more)
+                    store_totals(C, c0 + i * ldc + j, ldc, acc, later)
+                    store_totals(C, c0 + i * ldc + j + 1, ldc, more, later)
+                    j += 2
+                else:
+                    acc = zeros
+                    for p in range(p0, p1, LANES):
+                        acc = fma(load_each(A, a0 + i * lda + p, lda), repeat(load(B, b0 + j * ldb + p)), acc)
+                    store_totals(C, c0 + i * ldc + j, ldc, acc, later)
+                    j += 1
     for i in range(whole, M):
         for j in range(first, last):
             one = zero

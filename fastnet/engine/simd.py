@@ -294,12 +294,13 @@ def total(typingctx, block):
 
 
 @intrinsic
-def store_totals(typingctx, arr, first, step, tile):
-    """``arr[first + e * step]`` = the sum of block e's lanes, for each block of ``tile``: ``total``'s tree for
+def store_totals(typingctx, arr, first, step, tile, accumulate):
+    """``arr[first + e * step]`` = the sum of block e's lanes (or, to ``accumulate``, += it), for each block of
+    ``tile``: ``total``'s tree for
     every block (the same sums, bit for bit), the blocks' halves added side by side, two blocks to a vector,
     so that E sums take about E shuffles rather than 4 E."""
     if not (_is_float_vector(arr) and isinstance(first, types.Integer) and isinstance(step, types.Integer)
-            and tile == Tile(arr.dtype)):
+            and tile == Tile(arr.dtype) and isinstance(accumulate, types.Boolean)):
         return None
 
     def codegen(context, builder, signature, args):
@@ -329,10 +330,12 @@ def store_totals(typingctx, arr, first, step, tile):
             for lane, e in enumerate(lanes):
                 if e is not None:
                     where = builder.gep(data, [builder.add(at_, builder.mul(stride, ir.Constant(stride.type, e)))])
-                    builder.store(builder.extract_element(vector, ir.Constant(ir.IntType(32), lane)), where)
+                    value = builder.extract_element(vector, ir.Constant(ir.IntType(32), lane))
+                    value = builder.select(args[4], builder.fadd(builder.load(where), value), value)
+                    builder.store(value, where)
         return context.get_dummy_value()
 
-    return types.none(arr, first, step, tile), codegen
+    return types.none(arr, first, step, tile, accumulate), codegen
 
 
 def _index(context, builder, value, value_type):
