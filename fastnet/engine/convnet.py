@@ -198,6 +198,20 @@ def _copy(x, xi, y, yi, n):
 
 
 @kernel(inner=True)
+def _zero(x, xi, n):
+    """x[xi : xi + n] = 0."""
+    for i in range(xi, xi + n):
+        put(x, i, 0.0)
+
+
+@kernel(inner=True)
+def _times(x, xi, y, yi, n):
+    """x[xi : xi + n] *= y[yi : yi + n] (a layer's values by their dropout mask)."""
+    for i in range(n):
+        put(x, xi + i, at(x, xi + i) * at(y, yi + i))
+
+
+@kernel(inner=True)
 def _sum64(x, n):
     """x[0] + ... + x[n - 1] in float64, four values at a time in four partial sums (one chain of additions
     would wait on each)."""
@@ -359,7 +373,7 @@ def _dots(A, a0, lda, B, b0, ldb, C, c0, ldc, M, first, last, P):
             one = zero
             for p in range(0, P, LANES):
                 one = fma(load(A, a0 + i * lda + p), load(B, b0 + j * ldb + p), one)
-            C[c0 + i * ldc + j] = sum_block(one)
+            put(C, c0 + i * ldc + j, sum_block(one))
 
 
 @kernel(inner=True)
@@ -391,8 +405,7 @@ def _patches(net, l, work, m, gather, share):
     first, last = _part(C, share) if gather else _part(K, share)
     if gather:
         for e in range(m):
-            for i in range(first * H * W, last * H * W):
-                work.g[e, xo + i] = 0
+            _zero(work.g[e], xo + first * H * W, (last - first) * H * W)
         first, last = first * fh * fw, last * fh * fw
     for row in range(first, last):
         c, u, v = row // (fh * fw), row // fw % fh, row % fw
@@ -457,22 +470,21 @@ def _dense_forward(net, l, work, m, masks, s, share):
     e0, e1 = _part(m, share)
     if training and net.keep[l] < 1:
         for e in range(e0, e1):
-            for k in range(n_in):
-                work.a[e, xo + k] *= masks[s, e, mo + k]
+            _times(work.a[e], xo, masks[s, e], mo, n_in)
         _meet(work, share)
     a, z = work.a.reshape(work.a.size), work.z.reshape(work.z.size)
     first, last = _blocks_part(pitch, share)
     _product(a, xo, work.a.shape[1], UNIT, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, first, last, n_in,
              False, 0.0, 0.0, work.starts[share[0]])
     _meet(work, share)
-    keep = work.z.dtype.type(net.keep[l])
+    keep, (low, high) = work.z.dtype.type(net.keep[l]), _limits(work.z)
     for e in range(e0, e1):
+        row = work.z[e]
         for n in range(n_out):
-            product = work.z[e, zo + n] if training or net.keep[l] == 1 else keep * work.z[e, zo + n]  # rounded
-            work.z[e, zo + n] = product + net.b[bo + n]
-            if net.kind[l] == DENSE:
-                work.a[e, net.a_off[l + 1] + n] = _activation(net.act[l], np.float64(work.z[e, zo + n]),
-                                                              *_limits(work.z))
+            product = at(row, zo + n) if training or net.keep[l] == 1 else keep * at(row, zo + n)  # rounded
+            put(row, zo + n, product + at(net.b, bo + n))
+        if net.kind[l] == DENSE:
+            _activations(net.act[l], row, zo, work.a[e], net.a_off[l + 1], n_out, low, high)
 
 
 @kernel(inner=True)
@@ -509,16 +521,16 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     ld = _whole(work.a.shape[0])  # a row of dz_t and da_t: room for every example, whole blocks
     transposed = m > _tile(work.g)
     first, last = _part(pitch, share)
-    for n in range(first, last):
-        for e in range(m):
-            if n >= n_out:
-                work.g[e, go + n] = 0
-                continue
-            if net.kind[l] == DENSE:
-                work.g[e, go + n] *= _slope(net.act[l], np.float64(work.z[e, zo + n]), low, high)
-            work.db[bo + n] += work.g[e, go + n]
+    used = max(0, min(last, n_out) - first)  # the share's neurons; the rest of its part is padding
+    for e in range(m):
+        row = work.g[e]
+        if net.kind[l] == DENSE:
+            _times_slopes(net.act[l], row, go + first, work.z[e], zo + first, row, go + first, used, low, high)
+        _zero(row, go + first + used, last - first - used)
+        for n in range(first, first + used):
+            put(work.db, bo + n, at(work.db, bo + n) + at(row, go + n))
             if transposed:
-                work.dz_t[n * ld + e] = work.g[e, go + n]
+                put(work.dz_t, n * ld + e, at(row, go + n))
     _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
     ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
@@ -528,14 +540,14 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
             _product(net.w, net.w_off[l] + first * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, first * ld,
                      ld, last - first, ORIGIN, _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
             for e in range(m):
+                row = work.g[e]
                 for k in range(first, last):
-                    work.g[e, xo + k] = work.da_t[k * ld + e]
+                    put(row, xo + k, at(work.da_t, k * ld + e))
         else:
             _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch)
         if net.keep[l] < 1:
             for e in range(m):
-                for k in range(first, last):
-                    work.g[e, xo + k] *= masks[s, e, mo + k]
+                _times(work.g[e], xo + first, masks[s, e], mo + first, last - first)
         if not _meet(work, share):  # every share's dC/da_l from W_l before any share steps W_l
             return
     first, last = _blocks_part(pitch, share)
@@ -561,8 +573,7 @@ def _conv_backward(net, l, work, m, share):
             _times_slopes(net.act[l], g, e * work.g.shape[1] + go + f * Q, z, e * work.z.shape[1] + zo + f * Q, pool,
                          e * Q, Q, low, high)
         work.db[bo + f] = _sum64(pool, m * Q)  # dC/db, summed in float64 as Theano sums float32
-        for p in range(m * Q, S):
-            pool[p] = 0
+        _zero(pool, m * Q, S - m * Q)
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima
             top = _window_maximum(work.y, yo + f * N + p, S, ph * pw)
             dz = load(pool, p)
@@ -587,11 +598,11 @@ def _output_gradient(net, work, Y, start, m, share):
     top, n_out = net.a_off[L], net.dims[L - 1, 1]
     first, last = _part(m, share)
     for e in range(first, last):
+        a, g = work.a[e], work.g[e]
         for n in range(n_out):
-            work.g[e, top + n] = (work.a[e, top + n] - (1.0 if Y[start + e] == n else 0.0)) / m
+            put(g, top + n, (at(a, top + n) - (1.0 if Y[start + e] == n else 0.0)) / m)
     first, last = _part(len(work.db), share)
-    for i in range(first, last):
-        work.db[i] = 0
+    _zero(work.db, first, last - first)
 
 
 @kernel(inner=True)
@@ -602,10 +613,10 @@ def _update(net, work, eta, decay, share):
         if net.kind[l] == CONV:
             first, last = _part(net.w_off[l + 1] - net.w_off[l], share)
             for i in range(net.w_off[l] + first, net.w_off[l] + last):
-                net.w[i] -= eta * (work.dw[i] + decay * net.w[i])
+                put(net.w, i, at(net.w, i) - eta * (at(work.dw, i) + decay * at(net.w, i)))
     first, last = _part(len(net.b), share)
     for i in range(first, last):
-        net.b[i] -= eta * work.db[i]
+        put(net.b, i, at(net.b, i) - eta * at(work.db, i))
 
 
 @kernel(nogil=True)
@@ -629,8 +640,7 @@ def convnet(net, X, Y, masks, first, last, m, eta, decay_term, out, work, t, par
         s = step - steps if evaluating else step  # the step's dropout masks; s < 0: evaluation, no dropout
         e0, e1 = _part(rows, share)
         for e in range(e0, e1):
-            for i in range(X.shape[1]):
-                work.a[e, i] = X[start + e, i]
+            _copy(X[start + e], ORIGIN, work.a[e], ORIGIN, X.shape[1])
         if not _meet(work, share):
             return
         for l in range(L):  # forward
