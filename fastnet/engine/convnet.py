@@ -70,6 +70,7 @@ PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two
 # products once more for each place it appears (compile time is the reader's time).
 UNIT, ORIGIN = np.int64(1), np.int64(0)
 PRODUCT_COLUMNS = 8 * LANES
+STEP_BYTES = 128 * 1024  # a dense layer's weights pass dC/da and their step this much at a time (_dense_backward)
 DOTS_BYTES = 32 * 1024  # a tile of A's rows in ``_dots`` is taken in pieces of at most this: an L1 cache (48 KB on Zen 5)  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 
 
@@ -514,7 +515,9 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     (``_dots``, reading W_l once); where they do not (float64 on AVX-512, AVX2), transposed, (dC/da_l)^T
     = W_l dz^T, a product that loads each value of W_l once for a tile of its rows whatever m
     (``_dots`` would read W_l once per tile of dz); dz^T and the result lie in ``dz_t`` and ``da_t``,
-    a row per neuron."""
+    a row per neuron. Row k of W_l gives column k of dC/da_l, then takes its step: each share takes its
+    rows of W_l ``STEP_BYTES`` at a time through both, so that W_l passes through the caches once for the
+    two (it is megabytes in the 1,000-wide layers, read from L3 or memory)."""
     n_in, n_out, pitch = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2]
     xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
     low, high = _limits(work.z)
@@ -533,26 +536,27 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
                 put(work.dz_t, n * ld + e, at(row, go + n))
     _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
-    ga, gg, t = work.a.shape[1], work.g.shape[1], share[0]
-    if l > 0:
-        first, last = _part(n_in, share)
-        if transposed:
-            _product(net.w, net.w_off[l] + first * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, first * ld,
-                     ld, last - first, ORIGIN, _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
-            for e in range(m):
-                row = work.g[e]
-                for k in range(first, last):
-                    put(row, xo + k, at(work.da_t, k * ld + e))
-        else:
-            _dots(g, go, gg, net.w, net.w_off[l], pitch, g, xo, gg, m, first, last, pitch)
-        if net.keep[l] < 1:
-            for e in range(m):
-                _times(work.g[e], xo + first, masks[s, e], mo + first, last - first)
-        if not _meet(work, share):  # every share's dC/da_l from W_l before any share steps W_l
-            return
-    first, last = _blocks_part(pitch, share)
-    _product(a, xo, UNIT, ga, g, go, gg, net.w, net.w_off[l], pitch, n_in, first, last, m, True, eta, decay,
-             work.starts[t])
+    ga, gg, t, wo = work.a.shape[1], work.g.shape[1], share[0], net.w_off[l]
+    size = _tile(work.g)
+    rows = max(size, STEP_BYTES // (pitch * work.g.itemsize) // size * size)  # rows of W_l at a time, whole tiles
+    first, last = _part(n_in, share)
+    for k0 in range(first, last, rows):
+        k1 = min(last, k0 + rows)
+        if l > 0 and transposed:  # dC/da_l[:, k] for the rows k of W_l, from them as they are
+            _product(net.w, wo + k0 * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, k0 * ld, ld, k1 - k0, ORIGIN,
+                     _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
+        elif l > 0:
+            _dots(g, go, gg, net.w, wo, pitch, g, xo, gg, m, k0, k1, pitch)
+        _product(a, xo + k0, UNIT, ga, g, go, gg, net.w, wo + k0 * pitch, pitch, k1 - k0, ORIGIN, pitch, m, True, eta,
+                 decay, work.starts[t])  # then their step
+    if l > 0 and transposed:
+        for e in range(m):
+            row = work.g[e]
+            for k in range(first, last):
+                put(row, xo + k, at(work.da_t, k * ld + e))
+    if l > 0 and net.keep[l] < 1:
+        for e in range(m):
+            _times(work.g[e], xo + first, masks[s, e], mo + first, last - first)
 
 
 @kernel(inner=True)
