@@ -27,7 +27,8 @@ Layout (built by ``network3``): a network's parameters are ``ConvNet``: per laye
 activation, its dimensions (``dims``: conv C, H, W, F, fh, fw, ph, pw; a dense layer n_in, n_out
 and its rows' pitch, n_out rounded up to whole blocks), its keep probability 1 - p_dropout, its
 weights (conv (F, C, fh, fw); dense (n_in, pitch), the columns past n_out zero) and biases at offsets
-in two flat buffers. ``ConvWork`` holds one row per example of every layer's values: ``a`` the
+in two flat buffers (each layer's weights at a whole block, every buffer on a cache line:
+``convnet_driver``). ``ConvWork`` holds one row per example of every layer's values: ``a`` the
 activations (the input first, each layer's output after it, at ``a_off``), ``z`` the
 pre-activations (after pooling and bias, at ``z_off``), ``g`` the gradients with respect to ``a``;
 and per convolution, for the whole mini-batch, its patches and its output before pooling (a column
