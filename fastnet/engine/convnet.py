@@ -70,9 +70,9 @@ PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two
 # A stride of 1 and an offset of 0 typed int64: a literal 1 or 0 in a call would make numba compile the
 # products once more for each place it appears (compile time is the reader's time).
 UNIT, ORIGIN = np.int64(1), np.int64(0)
-PRODUCT_COLUMNS = 8 * LANES
+PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 STEP_BYTES = 128 * 1024  # a dense layer's weights pass dC/da and their step this much at a time (_dense_backward)
-DOTS_BYTES = 32 * 1024  # a tile of A's rows in ``_dots`` is taken in pieces of at most this: an L1 cache (48 KB on Zen 5)  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
+DOTS_BYTES = 32 * 1024  # a tile of A's rows in ``_dots`` is taken in pieces of at most this: an L1 cache (48 KB on Zen 5)
 
 
 @declare(kind=Array("int64", 1), act=Array("int64", 1), dims=Array("int64", 2), keep=Array("float64", 1),
@@ -449,16 +449,15 @@ def _conv_forward(net, l, work, m, share):
              0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
-    pool, z, a = work.pool[share[0]], work.z.reshape(work.z.size), work.a.reshape(work.a.size)
+    pool = work.pool[share[0]]
     first, last = _part(F, share)
     for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
             store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
         for e in range(m):
-            zi = e * work.z.shape[1] + zo + f * Q
-            _copy(pool, e * Q, z, zi, Q)
-            _activations(net.act[l], z, zi, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
+            _copy(pool, e * Q, work.z[e], zo + f * Q, Q)
+            _activations(net.act[l], work.z[e], zo + f * Q, work.a[e], ao + f * Q, Q, low, high)
 
 
 @kernel(inner=True)
@@ -523,7 +522,8 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     xo, zo, go, bo, mo = net.a_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l], net.mask_off[l]
     low, high = _limits(work.z)
     ld = _whole(work.a.shape[0])  # a row of dz_t and da_t: room for every example, whole blocks
-    transposed = m > _tile(work.g)
+    size = _tile(work.g)
+    transposed = m > size
     first, last = _part(pitch, share)
     used = max(0, min(last, n_out) - first)  # the share's neurons; the rest of its part is padding
     for e in range(m):
@@ -538,7 +538,6 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     _meet(work, share)
     a, g = work.a.reshape(work.a.size), work.g.reshape(work.g.size)
     ga, gg, t, wo = work.a.shape[1], work.g.shape[1], share[0], net.w_off[l]
-    size = _tile(work.g)
     rows = max(size, STEP_BYTES // (pitch * work.g.itemsize) // size * size)  # rows of W_l at a time, whole tiles
     first, last = _part(n_in, share)
     for k0 in range(first, last, rows):
@@ -572,11 +571,9 @@ def _conv_backward(net, l, work, m, share):
     t = share[0]
     pool = work.pool[t]
     first, last = _part(F, share)
-    g, z = work.g.reshape(work.g.size), work.z.reshape(work.z.size)
     for f in range(first, last):
         for e in range(m):
-            _times_slopes(net.act[l], g, e * work.g.shape[1] + go + f * Q, z, e * work.z.shape[1] + zo + f * Q, pool,
-                         e * Q, Q, low, high)
+            _times_slopes(net.act[l], work.g[e], go + f * Q, work.z[e], zo + f * Q, pool, e * Q, Q, low, high)
         work.db[bo + f] = _sum64(pool, m * Q)  # dC/db, summed in float64 as Theano sums float32
         _zero(pool, m * Q, S - m * Q)
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima

@@ -80,9 +80,11 @@ def unpack_convnet(net, layers):
     """The parameters of ``net`` back into the ``ConvNetLayer``s' shapes: a list of ``(w, b)``."""
     unpacked = []
     for l, layer in enumerate(layers):
-        w = net.w[net.w_off[l] : net.w_off[l] + len(layer.packed_weights(net.w.dtype))]
+        w = net.w[net.w_off[l] : net.w_off[l + 1]]
         if layer.kind != CONV:
             w = w.reshape(layer.dims[0], -1)[:, : layer.dims[1]]
+        else:
+            w = w[: np.size(layer.w)]  # then zeros, to a whole block
         unpacked.append((w.reshape(np.shape(layer.w)).copy(), net.b[net.b_off[l] : net.b_off[l + 1]].reshape(np.shape(layer.b)).copy()))
     return unpacked
 
@@ -104,6 +106,7 @@ def convnet_work(net, rows, shares=1):
     tile = TILE_BLOCKS[dtype.itemsize]
     dense = [l for l in range(L) if net.kind[l] != CONV]
     neurons_in, neurons_out = (max([net.dims[l, d] for l in dense] + [1]) for d in (0, 2))  # n_in, pitch
+
     def zeros(*shape):  # on a cache line: a block that straddles two lines costs two loads (docs/chapter6.md)
         return aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
 

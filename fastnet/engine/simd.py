@@ -296,9 +296,8 @@ def total(typingctx, block):
 @intrinsic
 def store_totals(typingctx, arr, first, step, tile, accumulate):
     """``arr[first + e * step]`` = the sum of block e's lanes (or, to ``accumulate``, += it), for each block of
-    ``tile``: ``total``'s tree for
-    every block (the same sums, bit for bit), the blocks' halves added side by side, two blocks to a vector,
-    so that E sums take about E shuffles rather than 4 E."""
+    ``tile``: ``total``'s tree for every block (the same sums, bit for bit), the blocks' halves added side by
+    side, two blocks to a vector, so that E sums take about E shuffles rather than 4 E."""
     if not (_is_float_vector(arr) and isinstance(first, types.Integer) and isinstance(step, types.Integer)
             and tile == Tile(arr.dtype) and isinstance(accumulate, types.Boolean)):
         return None
