@@ -70,6 +70,7 @@ PAIRED64, PAIRED32 = _fits_two_tiles(8), _fits_two_tiles(4)  # products take two
 # A stride of 1 and an offset of 0 typed int64: a literal 1 or 0 in a call would make numba compile the
 # products once more for each place it appears (compile time is the reader's time).
 UNIT, ORIGIN = np.int64(1), np.int64(0)
+FALSE, TRUE = np.bool_(False), np.bool_(True)  # flags typed bool, for the same reason
 PRODUCT_COLUMNS = 8 * LANES  # B's rows of a band of this many columns: 500 rows of a convolution's patches, 256 KB
 STEP_BYTES = 128 * 1024  # a dense layer's weights pass dC/da and their step this much at a time (_dense_backward)
 DOTS_BYTES = 32 * 1024  # a tile of A's rows in ``_dots`` is taken in pieces of at most this: an L1 cache (48 KB on Zen 5)
@@ -442,10 +443,10 @@ def _conv_forward(net, l, work, m, share):
     C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
     S, yo, zo, ao, bo = work.span[l], work.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
     N = ph * pw * S
-    _patches(net, l, work, m, False, share)
+    _patches(net, l, work, m, FALSE, share)
     _meet(work, share)
     first, last = _blocks_part(N, share)
-    _product(net.w, net.w_off[l], K, UNIT, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, False, 0.0,
+    _product(net.w, net.w_off[l], K, UNIT, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, FALSE, 0.0,
              0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
@@ -476,7 +477,7 @@ def _dense_forward(net, l, work, m, masks, s, share):
     a, z = work.a.reshape(work.a.size), work.z.reshape(work.z.size)
     first, last = _blocks_part(pitch, share)
     _product(a, xo, work.a.shape[1], UNIT, net.w, net.w_off[l], pitch, z, zo, work.z.shape[1], m, first, last, n_in,
-             False, 0.0, 0.0, work.starts[share[0]])
+             FALSE, 0.0, 0.0, work.starts[share[0]])
     _meet(work, share)
     keep, (low, high) = work.z.dtype.type(net.keep[l]), _limits(work.z)
     for e in range(e0, e1):
@@ -544,11 +545,11 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
         k1 = min(last, k0 + rows)
         if l > 0 and transposed:  # dC/da_l[:, k] for the rows k of W_l, from them as they are
             _product(net.w, wo + k0 * pitch, pitch, UNIT, work.dz_t, ORIGIN, ld, work.da_t, k0 * ld, ld, k1 - k0, ORIGIN,
-                     _whole(m), n_out, False, 0.0, 0.0, work.starts[t])
+                     _whole(m), n_out, FALSE, 0.0, 0.0, work.starts[t])
         elif l > 0:
             _dots(g, go, gg, net.w, wo, pitch, g, xo, gg, m, k0, k1, pitch)
-        _product(a, xo + k0, UNIT, ga, g, go, gg, net.w, wo + k0 * pitch, pitch, k1 - k0, ORIGIN, pitch, m, True, eta,
-                 decay, work.starts[t])  # then their step
+        _product(a, xo + k0, UNIT, ga, g, go, gg, net.w, wo + k0 * pitch, pitch, k1 - k0, ORIGIN, pitch, m, TRUE,
+                 np.float64(eta), np.float64(decay), work.starts[t])  # then their step
     if l > 0 and transposed:
         for e in range(m):
             row = work.g[e]
@@ -587,10 +588,10 @@ def _conv_backward(net, l, work, m, share):
     _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N)
     if l > 0:
         first, last = _blocks_part(N, share)
-        _product(net.w, net.w_off[l], UNIT, K, work.y, yo, N, work.dcols, ORIGIN, N, K, first, last, F, False, 0.0, 0.0,
+        _product(net.w, net.w_off[l], UNIT, K, work.y, yo, N, work.dcols, ORIGIN, N, K, first, last, F, FALSE, 0.0, 0.0,
                  work.starts[t])
         _meet(work, share)
-        _patches(net, l, work, m, True, share)
+        _patches(net, l, work, m, TRUE, share)
 
 
 @kernel(inner=True)
