@@ -1,6 +1,7 @@
 """A sweep of 8 chapter-1 runs (784-30-10, eta 3.0, 30 epochs each, seeds 0-7) against the same runs one
-after another in this process, taking turns: each round runs them in sequence, then as a sweep of
-spawned workers, then as the sweep itself (forked workers, on Linux).
+after another in this process, in turns: in sequence, then as a sweep of spawned workers, then as the
+sweep itself (forked workers, on Linux). One round (a minute and more on 2 cores: a second would keep
+``pytest --benchmark-only`` from its 5 minutes).
 
 A sweep's time includes everything a user waits for: starting its processes and collecting the
 results. Forked, a worker starts with the kernels and MNIST this process loaded; spawned (macOS,
@@ -45,7 +46,7 @@ def test_sweep_of_8_runs_against_the_runs_in_sequence(benchmark, record):
         spawned.append(timed(spawned_sweep))
 
     train((RUNS[0]._replace(epochs=1), DATA, False))  # the kernels and MNIST loaded before either is timed
-    results = benchmark.pedantic(sweep, args=(RUNS,), kwargs=dict(data=DATA, log=None), setup=turns, rounds=2)
+    results = benchmark.pedantic(sweep, args=(RUNS,), kwargs=dict(data=DATA, log=None), setup=turns, rounds=1)
     assert all(r.status == "done" for r in results)
     record.value(CASE, "one after another, one process", float(np.median(in_sequence)))
     record.value(CASE, "fastnet.sweep, spawned workers", float(np.median(spawned)))
