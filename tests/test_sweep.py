@@ -1,7 +1,6 @@
 """Sweeps: a grid's runs on several processes give what the same runs give one after another in one
 process; results reach the file as they finish; dead workers, Ctrl-C and --resume; bad grids."""
 
-import json
 import os
 import random
 import signal
