@@ -14,31 +14,31 @@ import sys
 import time
 
 import numpy as np
-from numba import njit
 
 from fastnet import mnist_loader
 from fastnet.engine import convnet as kernels
 from fastnet.engine.convnet_driver import convnet_dropout_masks, convnet_work, pack_convnet
+from fastnet.engine.jit import kernel  # numba's own cache would serve these compiled from older engine sources
 from fastnet.tools.experiments import chapter_6_layers
 
 M = 10
 ONE = (np.int64(0), np.int64(1))  # the only share of a step
 
 
-@njit(cache=True)
+@kernel
 def _conv_layer(net, l, work, calls):
     for _ in range(calls):
         kernels._conv_forward(net, l, work, M, ONE)
         kernels._conv_backward(net, l, work, M, ONE)
 
 
-@njit(cache=True)
+@kernel
 def _dense_forward(net, l, work, masks, calls):
     for _ in range(calls):
         kernels._dense_forward(net, l, work, M, masks, 0, ONE)
 
 
-@njit(cache=True)
+@kernel
 def _dense_backward(net, l, work, masks, calls):
     for _ in range(calls):
         kernels._dense_backward(net, l, work, M, masks, 0, work.a.dtype.type(1e-6), work.a.dtype.type(0), ONE)

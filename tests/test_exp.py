@@ -2,12 +2,12 @@ import math
 
 import numpy as np
 import pytest
-from numba import njit
 
 from fastnet.engine.activation import exp_nonpositive
+from fastnet.engine.jit import kernel  # numba's own cache would serve it compiled from an older activation.py
 
 
-@njit(cache=True)
+@kernel
 def exp_all(x):
     out = np.empty_like(x)
     for i in range(x.size):
