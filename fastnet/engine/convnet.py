@@ -485,7 +485,8 @@ def _direct_product(net, l, work, m, share):
     C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
     Hs, Ws, PP = _phase_shape(net, l)
     yo, wo, bo, P, x, y = work.y_off[l], net.w_off[l], net.b_off[l], ph * pw, work.phases, work.y
-    z = work.z.reshape(work.z.size)
+    z, a = work.z.reshape(work.z.size), work.a.reshape(work.a.size)
+    blockwise = net.act[l] == RELU or net.act[l] == LINEAR
     _, sp, bp = _y_pitches(net, l, work)  # and one filter's block LANES from the last's, a constant LLVM sees
     size, zero = _tile(y), splat(y.dtype.type(0))
     zeros, starts, whole = repeat(zero), work.starts[share[0]], F - F % size
@@ -496,6 +497,7 @@ def _direct_product(net, l, work, m, share):
         eo, n1 = e * C * PP, at(work.bases, R + 2 * nb + b)
         one, two = eo + at(work.bases, R + b), eo + at(work.bases, R + nb + b)
         column, zi = block * bp, e * work.z.shape[1] + net.z_off[l] + b * LANES  # z of filter f: zi + f Q
+        ai = e * work.a.shape[1] + net.a_off[l + 1] + b * LANES  # and a_{l+1}: ai + f Q
         for f0 in range(0, whole, size):
             for q in range(size):
                 starts[q] = wo + (f0 + q) * K
@@ -504,9 +506,9 @@ def _direct_product(net, l, work, m, share):
                 if _paired(y) and s + 1 < P:
                     acc, more = zeros, zeros
                     for k in range(K):
-                        a, b0, b1 = spread(net.w, starts, k), at(work.bases, s * K + k), at(work.bases, (s + 1) * K + k)
-                        acc = fma(a, repeat(joined(load(x, one + b0), load(x, two + b0), n1)), acc)
-                        more = fma(a, repeat(joined(load(x, one + b1), load(x, two + b1), n1)), more)
+                        wk, b0, b1 = spread(net.w, starts, k), at(work.bases, s * K + k), at(work.bases, (s + 1) * K + k)
+                        acc = fma(wk, repeat(joined(load(x, one + b0), load(x, two + b0), n1)), acc)
+                        more = fma(wk, repeat(joined(load(x, one + b1), load(x, two + b1), n1)), more)
                     store_each(y, yo + f0 * LANES + s * sp + column, LANES, acc)
                     store_each(y, yo + f0 * LANES + (s + 1) * sp + column, LANES, more)
                     s += 2
@@ -529,7 +531,10 @@ def _direct_product(net, l, work, m, share):
             top = load(y, yo + f * LANES + column)
             for s in range(1, P):
                 top = larger(top, load(y, yo + f * LANES + s * sp + column))
-            store(z, zi + f * Q, add(top, splat(at(net.b, bo + f))))
+            block = add(top, splat(at(net.b, bo + f)))
+            store(z, zi + f * Q, block)
+            if blockwise:  # and a_{l+1} = f(z) for ReLU and linear (the others: ``_conv_forward``)
+                store(a, ai + f * Q, larger(block, zero) if net.act[l] == RELU else block)
 
 
 @kernel(inner=True)
@@ -628,6 +633,8 @@ def _conv_forward(net, l, work, m, share):
                 store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
             for e in range(m):
                 _copy(pool, e * Q, z, e * work.z.shape[1] + zo + f * Q, Q)
+        if work.direct[l] and (net.act[l] == RELU or net.act[l] == LINEAR):
+            continue  # (a_{l+1} too)
         for e in range(m):
             ze = e * work.z.shape[1] + zo + f * Q
             _activations(net.act[l], z, ze, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
