@@ -234,32 +234,6 @@ def patches(x, fh, fw, ph, pw):
     return cols
 
 
-def phase_map(x, ph, pw):
-    """``convnet._phase_map``: the maps x (m, C, H, W) in phase order, (m, C, ph, pw, Hs, Ws): [e, c, a, b, i, j] =
-    x[e, c, i ph + a, j pw + b], zero where that is past the map."""
-    m, C, H, W = x.shape
-    out = np.zeros((m, C, ph, pw, -(-H // ph), -(-W // pw)), dtype=x.dtype)
-    for a in range(ph):
-        for b in range(pw):
-            part = x[:, :, a::ph, b::pw]
-            out[:, :, a, b, : part.shape[2], : part.shape[3]] = part
-    return out
-
-
-def direct_product(w, x, ph, pw):
-    """``convnet._direct_product``: y = W cols for each place s of the pooling window, (ph pw, F, m qh qw), in
-    float64 (cols: ``patches``)."""
-    cols = patches(x.astype(np.float64), w.shape[2], w.shape[3], ph, pw)
-    return np.stack([w.reshape(w.shape[0], -1).astype(np.float64) @ cols[:, s, :] for s in range(ph * pw)])
-
-
-def direct_weights_gradient(dy, x, fh, fw, ph, pw):
-    """``convnet._direct_weights_gradient``: dC/dW = the sum over places s of dy_s cols_s^T, (F, C fh fw), from dy
-    (ph pw, F, m qh qw), in float64."""
-    cols = patches(x.astype(np.float64), fh, fw, ph, pw)
-    return sum(dy[s].astype(np.float64) @ cols[:, s, :].T for s in range(ph * pw))
-
-
 def _theano_activation(code, v, limits):
     """f(v) for the activation ``code`` (``convnet.LINEAR``, ``RELU``, ``SIGMOID``, ``TANH``: 0 to 3) and f'(v), in
     Python floats, the sigmoid 0 below and 1 above ``limits`` as Theano's, ReLU's slope 1 at 0."""

@@ -21,13 +21,6 @@ CONV_CASES = [  # (maps, height, width, filters, fh, fw, ph, pw, m)
     (2, 6, 9, 5, 1, 1, 3, 2, 1),
     (1, 12, 12, 11, 5, 5, 2, 2, 4),  # more filters than a tile holds, with some left over
 ]
-DIRECT_CASES = [  # first convolutions computed directly (a block of a pooled map spans at most two of its rows)
-    (1, 28, 28, 20, 5, 5, 2, 2, 10),  # the book's
-    (2, 13, 29, 5, 5, 5, 2, 2, 3),  # 12 columns a pooled row, pool remainders
-    (3, 10, 34, 4, 3, 3, 2, 2, 2),  # 16 columns
-    (1, 9, 17, 11, 2, 2, 2, 2, 1),  # 8 columns, filters left over, one example
-    (1, 8, 50, 3, 3, 3, 1, 3, 2),  # three places a window
-]
 ACTS = {kernels.LINEAR: r3.linear, kernels.RELU: r3.ReLU, kernels.SIGMOID: r3.sigmoid, kernels.TANH: r3.tanh}
 TOLERANCE = {np.float64: 1e-12, np.float32: 3e-5}
 ONE = (0, 1)  # a step's only share (test_network3 runs whole steps on two and three threads)
@@ -185,36 +178,7 @@ def test_patches_match_their_twin_and_gather_back(case, gather):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("case", DIRECT_CASES)
-def test_a_first_convolution_computed_directly_matches_its_twins(dtype, case):
-    """The maps in phase order, y = W cols a place of the window at a time, and dC/dW = dy cols^T from a given dy,
-    against ``naive``'s, the patches never made; the convolutions of CONV_CASES are not computed directly."""
-    rng = np.random.default_rng(sum(case))
-    C, H, W, F, fh, fw, ph, pw, m = case
-    net, work, l, x, w, b = conv_net(case, kernels.LINEAR, dtype, rng)
-    assert work.direct[0] == 1 and not any(convnet_work(conv_net(c, kernels.LINEAR, dtype, rng)[0], c[-1]).direct[0]
-                                           for c in CONV_CASES)
-    for e in range(m):
-        for c in range(C):
-            run_kernel(kernels._phase_map, net, 0, work, e, c)
-    phases = naive.phase_map(x, ph, pw)
-    assert np.array_equal(work.phases[: phases.size], phases.ravel())
-    run_kernel(kernels._direct_product, net, 0, work, m, ONE)
-    P, S = ph * pw, work.span[0]
-    y = work.y[: F * P * S].reshape(P, S // LANES, F, LANES).transpose(0, 2, 1, 3).reshape(P, F, S)
-    tolerance = TOLERANCE[dtype] * 30
-    np.testing.assert_allclose(y, naive.direct_product(w, x, ph, pw), rtol=tolerance, atol=tolerance)
-    dy = rng.standard_normal((P, F, S)).astype(dtype)
-    work.y[: F * P * S] = dy.reshape(P, F, S // LANES, LANES).transpose(0, 2, 1, 3).ravel()
-    work.dw[:] = 99.0
-    run_kernel(kernels._direct_weights_gradient, net, 0, work, m, ONE)
-    dw = work.dw[net.w_off[0] : net.w_off[0] + w.size].reshape(F, -1)
-    np.testing.assert_allclose(dw, naive.direct_weights_gradient(dy, x, fh, fw, ph, pw), rtol=tolerance * 10,
-                               atol=tolerance * 10)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("case", CONV_CASES + DIRECT_CASES)
+@pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("act", [kernels.LINEAR, kernels.RELU, kernels.SIGMOID, kernels.TANH])
 def test_convolution_pooling_and_activation_forward_match_the_reference(dtype, case, act):
     rng = np.random.default_rng(sum(case) + act)
@@ -228,18 +192,17 @@ def test_convolution_pooling_and_activation_forward_match_the_reference(dtype, c
     np.testing.assert_allclose(got_a, ACTS[act].f(got_z.astype(dtype)), rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
 
 
-@pytest.mark.parametrize("case, second", [(c, True) for c in CONV_CASES] + [(c, False) for c in DIRECT_CASES])
+@pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("tied", [False, True])
-def test_convolution_and_pooling_backward_match_the_reference_ties_included(case, second, tied):
-    """dC/dW, dC/db and dC/dx of one convolutional layer (second in a network, so that dC/dx is computed; or first,
-    computed directly), from a given dC/da: every tied maximum of a window takes the window's gradient."""
+def test_convolution_and_pooling_backward_match_the_reference_ties_included(case, tied):
+    """dC/dW, dC/db and dC/dx of one convolutional layer (second in a network, so that dC/dx is computed), from
+    a given dC/da: every tied maximum of a window takes the window's gradient."""
     rng = np.random.default_rng(sum(case) + tied)
     C, H, W, F, fh, fw, ph, pw, m = case
-    net, work, l, x, w, b = conv_net(case, kernels.RELU, np.float64, rng, tied=tied, second=second)
-    assert work.direct[l] == (not second)
+    net, work, l, x, w, b = conv_net(case, kernels.RELU, np.float64, rng, tied=tied, second=True)
     run_kernel(kernels._conv_forward, net, l, work, m, ONE)
-    g = rng.standard_normal((m, net.a_off[l + 2] - net.a_off[l + 1]))
-    work.g[:m, net.a_off[l + 1] : net.a_off[l + 2]] = g
+    g = rng.standard_normal((m, net.a_off[3] - net.a_off[2]))
+    work.g[:m, net.a_off[2] : net.a_off[3]] = g
     work.db[:] = 0
     run_kernel(kernels._conv_backward, net, l, work, m, ONE)
     y = r3.conv2d_valid(x, w)
@@ -250,13 +213,10 @@ def test_convolution_and_pooling_backward_match_the_reference_ties_included(case
     dx, dw = r3.conv2d_valid_backward(x, w, dy)
     if tied and ph * pw > 1:  # the case this is for: some window holds its maximum more than once
         assert np.sum(r3.max_pool_backward(y, pooled, np.ones_like(pooled), (ph, pw))) > pooled.size
-    got = work.dw[net.w_off[l] : net.w_off[l] + w.size].reshape(w.shape)
-    np.testing.assert_allclose(got, dw, rtol=1e-12, atol=1e-12)
-    assert not np.any(work.dw[net.w_off[l] + w.size : net.w_off[l + 1]]), "the weights' padding has no gradient"
-    np.testing.assert_allclose(work.db[net.b_off[l] : net.b_off[l + 1]], dz.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
-    if second:
-        got = work.g[:m, net.a_off[l] : net.a_off[l] + x[0].size].reshape(x.shape)
-        np.testing.assert_allclose(got, dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(work.dw[net.w_off[1] : net.w_off[1] + w.size].reshape(w.shape), dw, rtol=1e-12, atol=1e-12)
+    assert not np.any(work.dw[net.w_off[1] + w.size :]), "the weights' padding to a whole block has no gradient"
+    np.testing.assert_allclose(work.db[net.b_off[1] :], dz.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(work.g[:m, net.a_off[1] : net.a_off[1] + x[0].size].reshape(x.shape), dx, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -12,18 +12,16 @@ the one entry), every layer on the whole mini-batch at once, each phase shared o
   of a pooling window receiving its window's gradient, as Theano's;
 - update: every parameter p -= eta (dC/dp + (lmbda / num_training_batches) p) (weights only).
 
-Every multiply-add runs in a product of matrices held in registers a tile at a time (``_product``:
-C = A B, or W -= eta (A B + decay W); ``_dots``: C = A B^T), the convolution through its matrix of
-patches (``_patches``): with K = C fh fw, for the output positions (i, j) that pooling keeps,
+Every multiply-add runs in one of two products of matrices held in registers a tile at a time
+(``_product``: C = A B, or W -= eta (A B + decay W); ``_dots``: C = A B^T), the convolution
+through its matrix of patches (``_patches``): with K = C fh fw, for the output positions (i, j)
+that pooling keeps,
 
     y (F x m..) = W (F x K) cols (K x m..)      cols[(c, u, v), (e, i, j)] = x_e[c, i + fh-1-u, j + fw-1-v]
     dC/dW = dy cols^T,  dC/dcols = W^T dy,      dC/dx_e gathered back from dC/dcols
 
 and a dense layer as z (m x n_out) = (mask a) (m x n_in) W (n_in x n_out), dC/da = dz W^T, and its
-weights updated in the same pass that sums dC/dW = (mask a)^T dz. A first convolution whose pooled
-maps suit it (the book's) is computed directly, the same two products with cols read where they lie
-in its input maps rearranged by pooling phase (``_direct_product``, ``_direct_weights_gradient``): its
-few filters (K = 25) leave the patches too costly beside the products.
+weights updated in the same pass that sums dC/dW = (mask a)^T dz.
 
 Layout (built by ``network3``): a network's parameters are ``ConvNet``: per layer its kind, its
 activation, its dimensions (``dims``: conv C, H, W, F, fh, fw, ph, pw; a dense layer n_in, n_out
@@ -47,8 +45,8 @@ import numpy as np
 
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
-from .simd import (LANES, TILE_BLOCKS, add, at, fma, joined, larger, load, load_each, mul, put, repeat, splat, spread,
-                   store, store_each, store_totals, sub, vector_registers, where_at_least, where_equal, widened)
+from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, put, repeat, splat, spread, store,
+                   store_each, store_totals, sub, vector_registers, where_at_least, where_equal)
 from .simd import total as sum_block
 from .threads import barrier
 
@@ -101,20 +99,15 @@ class ConvNet(NamedTuple):
 
 
 @declare(a=Array(FLOAT, 2), z=Array(FLOAT, 2), g=Array(FLOAT, 2), y=Array(FLOAT, 1), cols=Array(FLOAT, 1),
-         dcols=Array(FLOAT, 1), phases=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1),
-         pool=Array(FLOAT, 2), span=Array("int64", 1), places=Array("int64", 1), places_off=Array("int64", 1),
-         direct=Array("int64", 1), bases=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1),
-         dw=Array(FLOAT, 1), db=Array(FLOAT, 1), starts=Array("int64", 2), sync=Array("int64", 1),
-         turns=Array("int64", 1))
+         dcols=Array(FLOAT, 1), dz_t=Array(FLOAT, 1), da_t=Array(FLOAT, 1), pool=Array(FLOAT, 2),
+         span=Array("int64", 1), places=Array("int64", 1),
+         places_off=Array("int64", 1), y_off=Array("int64", 1), cols_off=Array("int64", 1), dw=Array(FLOAT, 1),
+         db=Array(FLOAT, 1), starts=Array("int64", 2), sync=Array("int64", 1), turns=Array("int64", 1))
 class ConvWork(NamedTuple):
     """Work buffers for up to ``a.shape[0]`` examples at a time: per example the activations, pre-activations and
     gradients; per convolution l the outputs before pooling ``y`` (F rows of ph pw ``span[l]``, from
-    ``y_off[l]``; computed directly, the filters' blocks side by side: ``_y_pitches``) and the patches
-    ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where their columns read an input map,
-    ``_patches``); ``dcols``, room for one layer's dC/dcols; for the convolution computed directly, if any
-    (``direct[l]`` 1: the first layer, ``_direct_product``), no patches but its input maps in phase order
-    (``phases``, and a block more: a run is read a block at a time), where each row k of its patches starts
-    there for each place s (``bases[s K + k]``) and how each block of a pooled map reads it; ``dz_t`` and
+    ``y_off[l]``) and the patches ``cols`` (K rows as long, from ``cols_off[l]``; ``places`` says where
+    their columns read an input map, ``_patches``); ``dcols``, room for one layer's dC/dcols; ``dz_t`` and
     ``da_t``, room for a dense layer's dC/dz and dC/da transposed (a row per neuron, a column per example,
     whole blocks: ``_dense_backward``); the step's dC/dW of the convolutions and dC/db; per share (thread)
     of a step, room for one filter's pooled values, a tile's row starts, and its count of meetings
@@ -126,15 +119,12 @@ class ConvWork(NamedTuple):
     y: np.ndarray
     cols: np.ndarray
     dcols: np.ndarray
-    phases: np.ndarray
     dz_t: np.ndarray
     da_t: np.ndarray
     pool: np.ndarray
     span: np.ndarray
     places: np.ndarray
     places_off: np.ndarray
-    direct: np.ndarray
-    bases: np.ndarray
     y_off: np.ndarray
     cols_off: np.ndarray
     dw: np.ndarray
@@ -226,16 +216,18 @@ def _times(x, xi, y, yi, n):
 
 @kernel(inner=True)
 def _sum64(x, n):
-    """x[0] + ... + x[n - 1] in float64: a block at a time in 16 partial sums (one chain of additions would wait
-    on each), added up by ``total``'s tree, then what is left after whole blocks."""
-    whole = n - n % LANES
-    sums = splat(0.0)
-    for i in range(0, whole, LANES):
-        sums = add(sums, widened(load(x, i)))
-    s = sum_block(sums)
+    """x[0] + ... + x[n - 1] in float64, four values at a time in four partial sums (one chain of additions
+    would wait on each)."""
+    s0 = s1 = s2 = s3 = 0.0
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        s0 += at(x, i)
+        s1 += at(x, i + 1)
+        s2 += at(x, i + 2)
+        s3 += at(x, i + 3)
     for i in range(whole, n):
-        s += at(x, i)
-    return s
+        s0 += at(x, i)
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel(inner=True)
@@ -435,163 +427,6 @@ def _patches(net, l, work, m, gather, share):
 
 
 @kernel(inner=True)
-def _phase_shape(net, l):
-    """Layer l's input maps in phase order: a phase's rows and columns (Hs, Ws) and a map's length, ph pw Hs Ws."""
-    H, W, ph, pw = net.dims[l, 1], net.dims[l, 2], net.dims[l, 6], net.dims[l, 7]
-    Hs, Ws = -(-H // ph), -(-W // pw)
-    return Hs, Ws, ph * pw * Hs * Ws
-
-
-@kernel(inner=True)
-def _y_pitches(net, l, work):
-    """How far apart layer l's outputs before pooling lie in ``work.y`` from one filter, one place s of the pooling
-    window and one block of columns to the next: F rows of ph pw runs of ``span[l]`` columns (N, span, a
-    block); for a convolution computed directly, a run per place of blocks of the F filters' columns side by
-    side (a block, F span, F blocks), so that E filters' blocks lie a block apart."""
-    S, F, P = work.span[l], net.dims[l, 3], net.dims[l, 6] * net.dims[l, 7]
-    if work.direct[l]:
-        return LANES, F * S, F * LANES
-    return P * S, S, LANES
-
-
-@kernel(inner=True)
-def _phase_map(net, l, work, e, c):
-    """Map c of example e's input to layer l in phase order, into ``work.phases``: its value at (y, x) to phase
-    (y mod ph, x mod pw), row y // ph, column x // pw (Hs x Ws a phase, ph pw phases a map, from
-    (e C + c) ph pw Hs Ws). A pooling window's place s and a filter's tap then read a run of a phase: the
-    outputs (i, j) of a row of the pooled map read neighbours."""
-    C, H, W, ph, pw = net.dims[l, 0], net.dims[l, 1], net.dims[l, 2], net.dims[l, 6], net.dims[l, 7]
-    Hs, Ws, PP = _phase_shape(net, l)
-    x = work.a[e]
-    for y in range(H):
-        split = (e * C + c) * PP + (y % ph) * pw * Hs * Ws + y // ph * Ws
-        plain = net.a_off[l] + (c * H + y) * W
-        for b in range(pw):
-            for i in range((W - b + pw - 1) // pw):
-                put(work.phases, split + b * Hs * Ws + i, at(x, plain + i * pw + b))
-
-
-@kernel(inner=True)
-def _direct_product(net, l, work, m, share):
-    """y = W cols of a convolution computed directly (``work.direct[l]``), without the patches: a block of the
-    columns of place s (16 outputs (i, j) of one example's pooled map, in order) of row k = (c, u, v) is
-    the run of its phase from ``bases[s K + k]`` on (``_phase_map``), the first ``n1`` lanes from ``one``
-    further on, the rest from ``two`` (block b of a map: ``bases[P K + b]``, ``[P K + Q / 16 + b]`` and
-    ``[P K + 2 Q / 16 + b]``: where the block crosses a row of the map, the next row joins it; the driver
-    chose this only where a block spans at most two rows). E filters at a time, for two places at once
-    (one where registers do not allow, ``_paired``); every column's sum takes its k in order, as
-    ``_product``'s; then each filter's block of z, the maximum of its window plus its bias, while its places
-    are in the L1 cache. The share's part of the blocks."""
-    C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
-    Hs, Ws, PP = _phase_shape(net, l)
-    yo, wo, bo, P, x, y = work.y_off[l], net.w_off[l], net.b_off[l], ph * pw, work.phases, work.y
-    z, a = work.z.reshape(work.z.size), work.a.reshape(work.a.size)
-    blockwise = net.act[l] == RELU or net.act[l] == LINEAR
-    _, sp, bp = _y_pitches(net, l, work)  # and one filter's block LANES from the last's, a constant LLVM sees
-    size, zero = _tile(y), splat(y.dtype.type(0))
-    zeros, starts, whole = repeat(zero), work.starts[share[0]], F - F % size
-    R, nb = P * K, Q // LANES
-    first, last = _part(m * nb, share)
-    for block in range(first, last):
-        e, b = block // nb, block % nb
-        eo, n1 = e * C * PP, at(work.bases, R + 2 * nb + b)
-        one, two = eo + at(work.bases, R + b), eo + at(work.bases, R + nb + b)
-        column, zi = block * bp, e * work.z.shape[1] + net.z_off[l] + b * LANES  # z of filter f: zi + f Q
-        ai = e * work.a.shape[1] + net.a_off[l + 1] + b * LANES  # and a_{l+1}: ai + f Q
-        for f0 in range(0, whole, size):
-            for q in range(size):
-                starts[q] = wo + (f0 + q) * K
-            s = 0
-            while s < P:
-                if _paired(y) and s + 1 < P:
-                    acc, more = zeros, zeros
-                    for k in range(K):
-                        wk, b0, b1 = spread(net.w, starts, k), at(work.bases, s * K + k), at(work.bases, (s + 1) * K + k)
-                        acc = fma(wk, repeat(joined(load(x, one + b0), load(x, two + b0), n1)), acc)
-                        more = fma(wk, repeat(joined(load(x, one + b1), load(x, two + b1), n1)), more)
-                    store_each(y, yo + f0 * LANES + s * sp + column, LANES, acc)
-                    store_each(y, yo + f0 * LANES + (s + 1) * sp + column, LANES, more)
-                    s += 2
-                else:
-                    acc = zeros
-                    for k in range(K):
-                        b0 = at(work.bases, s * K + k)
-                        cols = joined(load(x, one + b0), load(x, two + b0), n1)
-                        acc = fma(spread(net.w, starts, k), repeat(cols), acc)
-                    store_each(y, yo + f0 * LANES + s * sp + column, LANES, acc)
-                    s += 1
-        for f in range(whole, F):  # the filters left over, one at a time
-            for s in range(P):
-                acc1 = zero
-                for k in range(K):
-                    b0 = at(work.bases, s * K + k)
-                    acc1 = fma(splat(at(net.w, wo + f * K + k)), joined(load(x, one + b0), load(x, two + b0), n1), acc1)
-                store(y, yo + f * LANES + s * sp + column, acc1)
-        for f in range(F):  # z: each filter's window maximum and bias, its places still in the L1 cache
-            top = load(y, yo + f * LANES + column)
-            for s in range(1, P):
-                top = larger(top, load(y, yo + f * LANES + s * sp + column))
-            block = add(top, splat(at(net.b, bo + f)))
-            store(z, zi + f * Q, block)
-            if blockwise:  # and a_{l+1} = f(z) for ReLU and linear (the others: ``_conv_forward``)
-                store(a, ai + f * Q, larger(block, zero) if net.act[l] == RELU else block)
-
-
-@kernel(inner=True)
-def _direct_weights_gradient(net, l, work, m, share):
-    """dC/dW = dy cols^T of a convolution computed directly (``_direct_product``: cols read from the maps in
-    phase order): E filters' dy against two rows k of cols at a time (one where registers do not allow),
-    an example at a time, so that its E rows of dy stay in the L1 cache while the rows k pass; the
-    examples' sums added up in dC/dW (``store_totals``). The share's part of the rows k."""
-    C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
-    Hs, Ws, PP = _phase_shape(net, l)
-    yo, wo, P, x, y, dw, bases = work.y_off[l], net.w_off[l], ph * pw, work.phases, work.y, work.dw, work.bases
-    _, sp, bp = _y_pitches(net, l, work)  # and one filter's block LANES from the last's, a constant LLVM sees
-    R, nb = P * K, Q // LANES
-    size, zero = _tile(y), splat(y.dtype.type(0))
-    zeros, whole = repeat(zero), F - F % size
-    first, last = _part(K, share)
-    for e in range(m):
-        later, eo = e > 0, e * C * PP
-        for f0 in range(0, whole, size):
-            k = first
-            while k < last:
-                if _paired(y) and k + 1 < last:
-                    acc, more = zeros, zeros
-                    for s in range(P):
-                        b0, b1 = at(bases, s * K + k), at(bases, s * K + k + 1)
-                        row = yo + f0 * LANES + s * sp + e * nb * bp
-                        for b in range(nb):
-                            one, two, n1 = eo + at(bases, R + b), eo + at(bases, R + nb + b), at(bases, R + 2 * nb + b)
-                            dy = load_each(y, row + b * bp, LANES)
-                            acc = fma(dy, repeat(joined(load(x, one + b0), load(x, two + b0), n1)), acc)
-                            more = fma(dy, repeat(joined(load(x, one + b1), load(x, two + b1), n1)), more)
-                    store_totals(dw, wo + f0 * K + k, K, acc, later)
-                    store_totals(dw, wo + f0 * K + k + 1, K, more, later)
-                    k += 2
-                else:
-                    acc = zeros
-                    for s in range(P):
-                        b0, row = at(bases, s * K + k), yo + f0 * LANES + s * sp + e * nb * bp
-                        for b in range(nb):
-                            one, two, n1 = eo + at(bases, R + b), eo + at(bases, R + nb + b), at(bases, R + 2 * nb + b)
-                            acc = fma(load_each(y, row + b * bp, LANES),
-                                      repeat(joined(load(x, one + b0), load(x, two + b0), n1)), acc)
-                    store_totals(dw, wo + f0 * K + k, K, acc, later)
-                    k += 1
-        for f in range(whole, F):  # the filters left over, one at a time
-            for k in range(first, last):
-                acc1 = zero
-                for s in range(P):
-                    b0, row = at(bases, s * K + k), yo + f * LANES + s * sp + e * nb * bp
-                    for b in range(nb):
-                        one, two, n1 = eo + at(bases, R + b), eo + at(bases, R + nb + b), at(bases, R + 2 * nb + b)
-                        acc1 = fma(load(y, row + b * bp), joined(load(x, one + b0), load(x, two + b0), n1), acc1)
-                at_ = wo + f * K + k
-                put(dw, at_, (at(dw, at_) if later else 0.0) + sum_block(acc1))
-
-
-@kernel(inner=True)
 def _window_maximum(y, first, S, windows):
     """The block-wise maximum of the ``windows`` runs of y that start at ``first``, ``S`` apart: each lane the
     maximum of one pooling window."""
@@ -604,40 +439,26 @@ def _window_maximum(y, first, S, windows):
 @kernel(inner=True)
 def _conv_forward(net, l, work, m, share):
     """y = W cols (every filter's outputs for the m examples); z = the maximum of each pooling window plus the
-    filter's bias, a_{l+1} = f(z). Each phase in shares: rows of the patches, columns of y, filters (computed
-    directly: maps, blocks of y and z, filters)."""
+    filter's bias, a_{l+1} = f(z). Each phase in shares: rows of the patches, columns of y, filters."""
     C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
     S, yo, zo, ao, bo = work.span[l], work.y_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
     N = ph * pw * S
-    if work.direct[l]:
-        first, last = _part(m * C, share)
-        for map_ in range(first, last):
-            _phase_map(net, l, work, map_ // C, map_ % C)
-        _meet(work, share)
-        _direct_product(net, l, work, m, share)
-    else:
-        _patches(net, l, work, m, FALSE, share)
-        _meet(work, share)
-        first, last = _blocks_part(N, share)
-        _product(net.w, net.w_off[l], K, UNIT, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, FALSE,
-                 0.0, 0.0, work.starts[share[0]])
+    _patches(net, l, work, m, FALSE, share)
+    _meet(work, share)
+    first, last = _blocks_part(N, share)
+    _product(net.w, net.w_off[l], K, UNIT, work.cols, work.cols_off[l], N, work.y, yo, N, F, first, last, K, FALSE, 0.0,
+             0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
     pool = work.pool[share[0]]
-    z, a = work.z.reshape(work.z.size), work.a.reshape(work.a.size)  # flat: no row view made per call
     first, last = _part(F, share)
     for f in range(first, last):
-        if not work.direct[l]:  # (computed directly, z is pooled already)
-            bias = splat(net.b[bo + f])
-            for p in range(0, S, LANES):
-                store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
-            for e in range(m):
-                _copy(pool, e * Q, z, e * work.z.shape[1] + zo + f * Q, Q)
-        if work.direct[l] and (net.act[l] == RELU or net.act[l] == LINEAR):
-            continue  # (a_{l+1} too)
+        bias = splat(net.b[bo + f])
+        for p in range(0, S, LANES):
+            store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
         for e in range(m):
-            ze = e * work.z.shape[1] + zo + f * Q
-            _activations(net.act[l], z, ze, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
+            _copy(pool, e * Q, work.z[e], zo + f * Q, Q)
+            _activations(net.act[l], work.z[e], zo + f * Q, work.a[e], ao + f * Q, Q, low, high)
 
 
 @kernel(inner=True)
@@ -746,30 +567,25 @@ def _conv_backward(net, l, work, m, share):
     (unless l is the first)."""
     C, H, W, F, fh, fw, ph, pw, qh, qw, K, Q = _conv_shape(net, l)
     S, yo, co, zo, go, bo = work.span[l], work.y_off[l], work.cols_off[l], net.z_off[l], net.a_off[l + 1], net.b_off[l]
-    N, (fp, sp, bp) = ph * pw * S, _y_pitches(net, l, work)
+    N = ph * pw * S
     low, high = _limits(work.z)
     t = share[0]
     pool = work.pool[t]
-    g, z = work.g.reshape(work.g.size), work.z.reshape(work.z.size)  # flat: no row view made per call
     first, last = _part(F, share)
     for f in range(first, last):
         for e in range(m):
-            _times_slopes(net.act[l], g, e * work.g.shape[1] + go + f * Q, z, e * work.z.shape[1] + zo + f * Q, pool,
-                          e * Q, Q, low, high)
+            _times_slopes(net.act[l], work.g[e], go + f * Q, work.z[e], zo + f * Q, pool, e * Q, Q, low, high)
         work.db[bo + f] = _sum64(pool, m * Q)  # dC/db, summed in float64 as Theano sums float32
         _zero(pool, m * Q, S - m * Q)
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima
-            top = _window_maximum(work.y, yo + f * fp + p // LANES * bp, sp, ph * pw)
+            top = _window_maximum(work.y, yo + f * N + p, S, ph * pw)
             dz = load(pool, p)
             for s in range(ph * pw):
-                at_ = yo + f * fp + s * sp + p // LANES * bp
+                at_ = yo + f * N + s * S + p
                 store(work.y, at_, where_equal(load(work.y, at_), top, dz))
     _meet(work, share)
-    if work.direct[l]:
-        _direct_weights_gradient(net, l, work, m, share)
-    else:
-        first, last = _part(K, share)
-        _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N)
+    first, last = _part(K, share)
+    _dots(work.y, yo, N, work.cols, co, N, work.dw, net.w_off[l], K, F, first, last, N)
     if l > 0:
         first, last = _blocks_part(N, share)
         _product(net.w, net.w_off[l], UNIT, K, work.y, yo, N, work.dcols, ORIGIN, N, K, first, last, F, FALSE, 0.0, 0.0,

@@ -92,22 +92,17 @@ def unpack_convnet(net, layers):
 def convnet_work(net, rows, shares=1):
     """``ConvWork`` for ``rows`` examples at a time, on up to ``shares`` threads."""
     dtype, L = net.w.dtype, len(net.kind)
-    F, K, windows, span, direct, phased = (np.zeros(L, np.int64) for _ in range(6))
-    places, bases = [np.zeros(0, np.int64)] * L, np.zeros(0, np.int64)
+    F, K, windows, span = (np.zeros(L, np.int64) for _ in range(4))
+    places = [np.zeros(0, np.int64)] * L
     for l in range(L):
         if net.kind[l] == CONV:
             C, H, W, F[l], fh, fw, ph, pw = net.dims[l]
             qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
             K[l], windows[l] = C * fh * fw, ph * pw
             span[l] = _whole_blocks(rows * qh * qw)
-            if l == 0 and _direct(qh, qw):
-                direct[l], bases = 1, _phase_bases(net.dims[l])
-                phased[l] = rows * C * ph * pw * -(-H // ph) * -(-W // pw)
-            else:
-                e, i, j = np.meshgrid(np.arange(rows), np.arange(qh), np.arange(qw), indexing="ij")
-                places[l] = (e * net.a_off[-1] + i * ph * W + j * pw).ravel().astype(np.int64)
+            e, i, j = np.meshgrid(np.arange(rows), np.arange(qh), np.arange(qw), indexing="ij")
+            places[l] = (e * net.a_off[-1] + i * ph * W + j * pw).ravel().astype(np.int64)
     width = windows * span
-    patched = np.where(direct == 1, 0, K)  # the rows of patches each layer keeps
     tile = TILE_BLOCKS[dtype.itemsize]
     dense = [l for l in range(L) if net.kind[l] != CONV]
     neurons_in, neurons_out = (max([net.dims[l, d] for l in dense] + [1]) for d in (0, 2))  # n_in, pitch
@@ -117,43 +112,12 @@ def convnet_work(net, rows, shares=1):
 
     return checked(ConvWork(
         zeros(rows, net.a_off[-1]), zeros(rows, max(net.z_off[-1], 1)), zeros(rows, net.a_off[-1]),
-        zeros(max(np.sum(F * width), 1)), zeros(max(np.sum(patched * width), 1)),
-        zeros(max([K[l] * width[l] for l in range(1, L)] + [1])), zeros(np.max(phased) + LANES),
-        zeros(neurons_out * _whole_blocks(rows)), zeros(neurons_in * _whole_blocks(rows)),
-        zeros(shares, max(np.max(span), 1)), span, np.concatenate(places), _offsets([len(p) for p in places]), direct,
-        bases, _offsets(F * width), _offsets(patched * width), zeros(len(net.w)), zeros(len(net.b)),
+        zeros(max(np.sum(F * width), 1)), zeros(max(np.sum(K * width), 1)),
+        zeros(max([K[l] * width[l] for l in range(1, L)] + [1])), zeros(neurons_out * _whole_blocks(rows)),
+        zeros(neurons_in * _whole_blocks(rows)), zeros(shares, max(np.max(span), 1)), span, np.concatenate(places),
+        _offsets([len(p) for p in places]), _offsets(F * width), _offsets(K * width), zeros(len(net.w)), zeros(len(net.b)),
         np.zeros((shares, tile), np.int64), np.zeros(SYNC_SIZE, np.int64),
         np.zeros(8 * shares, np.int64)), dtype)
-
-
-def _direct(qh, qw):
-    """Whether a first convolution with pooled maps of qh x qw is computed directly from its input maps in phase
-    order (``convnet._direct_product``): where every block of a pooled map's outputs (qh qw a whole number
-    of blocks) spans at most two of its rows."""
-    return qh * qw % LANES == 0 and all(LANES - (qw - q % qw) <= qw for q in range(0, qh * qw, LANES))
-
-
-def _phase_bases(dims):
-    """Where the columns of place s of row k = (c, u, v) of a convolution's patches start in an example's input
-    maps in phase order (``convnet._phase_map``): ``bases[s K + k]``, s = (s_u, s_v) in order; then, for each
-    block b of a pooled map's outputs, where its first lanes start from there, where the rest do (a row of
-    the map on), and how many lanes are first (``convnet._direct_product``)."""
-    C, H, W, F, fh, fw, ph, pw = dims
-    Hs, Ws = -(-H // ph), -(-W // pw)
-    qh, qw = (H - fh + 1) // ph, (W - fw + 1) // pw
-    first = [min(LANES, qw - q % qw) for q in range(0, qh * qw, LANES)]
-    ones = [q // qw * Ws + q % qw for q in range(0, qh * qw, LANES)]
-    twos = [(q // qw + 1) * Ws - n1 for q, n1 in zip(range(0, qh * qw, LANES), first)]
-    bases = []
-    for su in range(ph):
-        for sv in range(pw):
-            for c in range(C):
-                for u in range(fh):
-                    for v in range(fw):
-                        dy, dx = su + fh - 1 - u, sv + fw - 1 - v  # the filter flipped
-                        phase = (dy % ph) * pw + dx % pw
-                        bases.append((c * ph * pw + phase) * Hs * Ws + dy // ph * Ws + dx // pw)
-    return np.array(bases + ones + twos + first, dtype=np.int64)
 
 
 class ConvNetRun:

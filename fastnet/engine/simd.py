@@ -15,8 +15,8 @@ one block of E rows of a matrix), for the register-tiled kernels: ``spread`` mak
 block e is ``splat(arr[starts[e] + offset])``, ``repeat`` one whose every block is the same block,
 ``load_each`` and ``store_each`` move its blocks from and to places ``step`` apart; ``fma``, ``add``,
 ``sub`` and ``mul`` work on tiles as on blocks. ``larger``, ``where_equal`` and ``where_at_least``
-compare blocks lane by lane (max pooling, ReLU and their gradients), ``joined`` makes one block of
-two, ``widened`` one of float64; ``vector_registers`` says what registers the tiles must fit.
+compare blocks lane by lane (max pooling, ReLU and their gradients); ``vector_registers`` says what
+registers the tiles must fit.
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
 nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to
@@ -270,39 +270,6 @@ def _selecting(predicate, name, doc):
 
 where_equal = _selecting("==", "where_equal", "``x`` in the lanes where ``a == b``, 0 elsewhere.")
 where_at_least = _selecting(">=", "where_at_least", "``x`` in the lanes where ``a >= b``, 0 elsewhere.")
-
-
-@intrinsic
-def widened(typingctx, block):
-    """``block`` in float64 (itself if it is)."""
-    if not isinstance(block, Block):
-        return None
-    wide = Block(types.float64)
-
-    def codegen(context, builder, signature, args):
-        if block.dtype == types.float64:
-            return args[0]
-        return builder.fpext(args[0], context.get_value_type(wide))
-
-    return wide(block), codegen
-
-
-@intrinsic
-def joined(typingctx, a, b, n):
-    """The block of ``a``'s first ``n`` lanes and ``b``'s others (two loads that together make one block)."""
-    if not (isinstance(a, Block) and a == b and isinstance(n, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        lanes = ir.VectorType(ir.IntType(32), a.lanes)
-        count = builder.insert_element(ir.Constant(lanes, ir.Undefined), context.cast(builder, args[2], n, types.int32),
-                                       ir.Constant(ir.IntType(32), 0))
-        counts = builder.shuffle_vector(count, ir.Constant(lanes, ir.Undefined),
-                                        ir.Constant(ir.VectorType(ir.IntType(32), a.lanes), [0] * a.lanes))
-        first = builder.icmp_signed("<", ir.Constant(lanes, list(range(a.lanes))), counts)
-        return builder.select(first, args[0], args[1])
-
-    return a(a, b, n), codegen
 
 
 @intrinsic
