@@ -46,7 +46,7 @@ import numpy as np
 from .bundles import FLOAT, Array, declare
 from .jit import kernel
 from .simd import (LANES, TILE_BLOCKS, add, at, fma, larger, load, load_each, mul, put, repeat, splat, spread, store,
-                   store_each, store_totals, sub, vector_registers, where_at_least, where_equal)
+                   store_each, store_totals, sub, vector_registers, where_at_least, where_equal, widened)
 from .simd import total as sum_block
 from .threads import barrier
 
@@ -216,18 +216,16 @@ def _times(x, xi, y, yi, n):
 
 @kernel(inner=True)
 def _sum64(x, n):
-    """x[0] + ... + x[n - 1] in float64, four values at a time in four partial sums (one chain of additions
-    would wait on each)."""
-    s0 = s1 = s2 = s3 = 0.0
-    whole = n - n % 4
-    for i in range(0, whole, 4):
-        s0 += at(x, i)
-        s1 += at(x, i + 1)
-        s2 += at(x, i + 2)
-        s3 += at(x, i + 3)
+    """x[0] + ... + x[n - 1] in float64: a block at a time in 16 partial sums (one chain of additions would wait
+    on each), added up by ``total``'s tree, then what is left after whole blocks."""
+    whole = n - n % LANES
+    sums = splat(0.0)
+    for i in range(0, whole, LANES):
+        sums = add(sums, widened(load(x, i)))
+    s = sum_block(sums)
     for i in range(whole, n):
-        s0 += at(x, i)
-    return (s0 + s1) + (s2 + s3)
+        s += at(x, i)
+    return s
 
 
 @kernel(inner=True)
@@ -451,14 +449,16 @@ def _conv_forward(net, l, work, m, share):
     _meet(work, share)
     low, high = _limits(work.z)
     pool = work.pool[share[0]]
+    z, a = work.z.reshape(work.z.size), work.a.reshape(work.a.size)  # flat: no row view made for each call
     first, last = _part(F, share)
     for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
             store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
         for e in range(m):
-            _copy(pool, e * Q, work.z[e], zo + f * Q, Q)
-            _activations(net.act[l], work.z[e], zo + f * Q, work.a[e], ao + f * Q, Q, low, high)
+            ze = e * work.z.shape[1] + zo + f * Q
+            _copy(pool, e * Q, z, ze, Q)
+            _activations(net.act[l], z, ze, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
 
 
 @kernel(inner=True)
@@ -571,10 +571,12 @@ def _conv_backward(net, l, work, m, share):
     low, high = _limits(work.z)
     t = share[0]
     pool = work.pool[t]
+    g, z = work.g.reshape(work.g.size), work.z.reshape(work.z.size)  # flat: no row view made for each call
     first, last = _part(F, share)
     for f in range(first, last):
         for e in range(m):
-            _times_slopes(net.act[l], work.g[e], go + f * Q, work.z[e], zo + f * Q, pool, e * Q, Q, low, high)
+            _times_slopes(net.act[l], g, e * work.g.shape[1] + go + f * Q, z, e * work.z.shape[1] + zo + f * Q, pool,
+                          e * Q, Q, low, high)
         work.db[bo + f] = _sum64(pool, m * Q)  # dC/db, summed in float64 as Theano sums float32
         _zero(pool, m * Q, S - m * Q)
         for p in range(0, S, LANES):  # the window's gradient at each of its maxima

@@ -15,8 +15,8 @@ one block of E rows of a matrix), for the register-tiled kernels: ``spread`` mak
 block e is ``splat(arr[starts[e] + offset])``, ``repeat`` one whose every block is the same block,
 ``load_each`` and ``store_each`` move its blocks from and to places ``step`` apart; ``fma``, ``add``,
 ``sub`` and ``mul`` work on tiles as on blocks. ``larger``, ``where_equal`` and ``where_at_least``
-compare blocks lane by lane (max pooling, ReLU and their gradients); ``vector_registers`` says what
-registers the tiles must fit.
+compare blocks lane by lane (max pooling, ReLU and their gradients), ``widened`` makes a block float64;
+``vector_registers`` says what registers the tiles must fit.
 
 ``load`` and ``store`` take a 1-D contiguous array and the index of the block's first element;
 nothing checks bounds, the caller's layout guarantees them (``layout`` pads every layer to
@@ -270,6 +270,21 @@ def _selecting(predicate, name, doc):
 
 where_equal = _selecting("==", "where_equal", "``x`` in the lanes where ``a == b``, 0 elsewhere.")
 where_at_least = _selecting(">=", "where_at_least", "``x`` in the lanes where ``a >= b``, 0 elsewhere.")
+
+
+@intrinsic
+def widened(typingctx, block):
+    """``block`` in float64 (itself if it is)."""
+    if not isinstance(block, Block):
+        return None
+    wide = Block(types.float64)
+
+    def codegen(context, builder, signature, args):
+        if block.dtype == types.float64:
+            return args[0]
+        return builder.fpext(args[0], context.get_value_type(wide))
+
+    return wide(block), codegen
 
 
 @intrinsic
