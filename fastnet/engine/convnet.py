@@ -448,17 +448,16 @@ def _conv_forward(net, l, work, m, share):
              0.0, work.starts[share[0]])
     _meet(work, share)
     low, high = _limits(work.z)
-    pool = work.pool[share[0]]
-    z, a = work.z.reshape(work.z.size), work.a.reshape(work.a.size)  # flat: no row view made for each call
+    pool, z, a = work.pool[share[0]], work.z.reshape(work.z.size), work.a.reshape(work.a.size)  # flat: no row views
     first, last = _part(F, share)
     for f in range(first, last):
         bias = splat(net.b[bo + f])
         for p in range(0, S, LANES):
             store(pool, p, add(_window_maximum(work.y, yo + f * N + p, S, ph * pw), bias))
         for e in range(m):
-            ze = e * work.z.shape[1] + zo + f * Q
-            _copy(pool, e * Q, z, ze, Q)
-            _activations(net.act[l], z, ze, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
+            zi = e * work.z.shape[1] + zo + f * Q
+            _copy(pool, e * Q, z, zi, Q)
+            _activations(net.act[l], z, zi, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
 
 
 @kernel(inner=True)
