@@ -20,6 +20,9 @@ CONV_CASES = [  # (maps, height, width, filters, fh, fw, ph, pw, m)
     (1, 8, 8, 2, 3, 3, 1, 1, 10),
     (2, 6, 9, 5, 1, 1, 3, 2, 1),
     (1, 12, 12, 11, 5, 5, 2, 2, 4),  # more filters than a tile holds, with some left over
+    (1, 28, 28, 3, 5, 5, 2, 2, 10),  # the book's first convolution's maps: pooled rows of 12
+    (2, 13, 40, 2, 3, 4, 3, 2, 3),  # pooled rows of 18, longer than a block; pool remainders
+    (1, 6, 21, 1, 2, 4, 1, 1, 1),  # rows of 18 without pooling
 ]
 ACTS = {kernels.LINEAR: r3.linear, kernels.RELU: r3.ReLU, kernels.SIGMOID: r3.sigmoid, kernels.TANH: r3.tanh}
 TOLERANCE = {np.float64: 1e-12, np.float32: 3e-5}
