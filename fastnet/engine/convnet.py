@@ -37,6 +37,11 @@ backward pass overwrites with dC/dy.
 
 The kernels check nothing: ``fastnet.network3`` validates at the public boundary. They compute in
 the network's dtype, as the book's Theano code does in float32.
+
+Compile time is the reader's time, and numba optimises a kernel's code again in every kernel that
+calls it. The convolutions' passes, the softmax, the output gradient and the update, each called
+once a step, are therefore inlined into ``convnet`` by numba (``inline="always"``), a level fewer
+to optimise; the dense layers' passes are kept whole (docs/chapter6.md has the figures).
 """
 
 from typing import NamedTuple
@@ -434,7 +439,7 @@ def _window_maximum(y, first, S, windows):
     return top
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _conv_forward(net, l, work, m, share):
     """y = W cols (every filter's outputs for the m examples); z = the maximum of each pooling window plus the
     filter's bias, a_{l+1} = f(z). Each phase in shares: rows of the patches, columns of y, filters."""
@@ -488,7 +493,7 @@ def _dense_forward(net, l, work, m, masks, s, share):
             _activations(net.act[l], row, zo, work.a[e], net.a_off[l + 1], n_out, low, high)
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _softmax(net, l, work, m, share):
     """a_{l+1} = softmax(z), exp(z - max z) / sum, as Theano's, for the share's part of the m examples."""
     n_out, zo, ao = net.dims[l, 1], net.z_off[l], net.a_off[l + 1]
@@ -559,7 +564,7 @@ def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
             _times(work.g[e], xo + first, masks[s, e], mo + first, last - first)
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _conv_backward(net, l, work, m, share):
     """From dC/da_{l+1} in ``work.g``: through the activation, the pooling (every tied maximum of a window takes
     the window's gradient: dC/dy replaces y), the bias and the convolution: dC/dW_l, dC/db_l, and dC/da_l
@@ -595,7 +600,7 @@ def _conv_backward(net, l, work, m, share):
         _patches(net, l, work, m, TRUE, share)
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _output_gradient(net, work, Y, start, m, share):
     """dC/dz of the softmax, (a - onehot) / m, for the m examples (labels ``Y[start : start + m]``); dC/db zero."""
     L = len(net.kind)
@@ -609,7 +614,7 @@ def _output_gradient(net, work, Y, start, m, share):
     _zero(work.db, first, last - first)
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _update(net, work, eta, decay, share):
     """p -= eta (dC/dp + decay p) for the convolutions' weights, p -= eta dC/dp for every bias (the dense layers'
     weights took theirs in ``_dense_backward``)."""
