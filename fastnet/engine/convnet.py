@@ -39,9 +39,9 @@ The kernels check nothing: ``fastnet.network3`` validates at the public boundary
 the network's dtype, as the book's Theano code does in float32.
 
 Compile time is the reader's time, and numba optimises a kernel's code again in every kernel that
-calls it. The convolutions' passes, the softmax, the output gradient and the update, each called
-once a step, are therefore inlined into ``convnet`` by numba (``inline="always"``), a level fewer
-to optimise; the dense layers' passes are kept whole (docs/chapter6.md has the figures).
+calls it. The passes of a step (``_conv_forward``, ``_dense_backward``, ...), each called once a
+layer, are therefore inlined into ``convnet`` by numba (``inline="always"``): a level fewer to
+optimise.
 """
 
 from typing import NamedTuple
@@ -465,7 +465,7 @@ def _conv_forward(net, l, work, m, share):
             _activations(net.act[l], z, zi, a, e * work.a.shape[1] + ao + f * Q, Q, low, high)
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _dense_forward(net, l, work, m, masks, s, share):
     """z = (mask a_l) W_l + b_l in training (the masks of step s), (1 - p) (a_l W_l) + b_l in evaluation (s < 0);
     a_{l+1} = f(z) (softmax: ``_softmax``). In training the mask multiplies a_l where it lies, for the
@@ -511,7 +511,7 @@ def _softmax(net, l, work, m, share):
             a[ao + n] /= total
 
 
-@kernel(inner=True)
+@kernel(inner=True, inline="always")
 def _dense_backward(net, l, work, m, masks, s, eta, decay, share):
     """From dC/da_{l+1} (softmax: dC/dz) in ``work.g``: dC/db_l, dC/da_l (unless l is the first), and W_l -= eta
     (dC/dW_l + decay W_l), dC/dW_l = (mask a_l)^T dz summed in the same pass.
