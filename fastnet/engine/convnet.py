@@ -39,9 +39,9 @@ The kernels check nothing: ``fastnet.network3`` validates at the public boundary
 the network's dtype, as the book's Theano code does in float32.
 
 Compile time is the reader's time, and numba optimises a kernel's code again in every kernel that
-calls it. The passes of a step (``_conv_forward``, ``_dense_backward``, ...), each called once a
-layer, are therefore inlined into ``convnet`` by numba (``inline="always"``): a level fewer to
-optimise.
+calls it. The passes of a step (``_conv_forward``, ``_dense_backward``, ...), each called from one
+place, are therefore inlined into ``convnet`` by numba (``inline="always"``): a level fewer to
+optimise. (Inlined, a pass takes ``convnet``'s compile options, not its own.)
 """
 
 from typing import NamedTuple
