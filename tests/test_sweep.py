@@ -141,6 +141,24 @@ def test_resume_runs_only_what_the_file_lacks(tmp_path):
     assert sweep(runs, out, resume=True, data=DATA, log=lines.append) == results and len(lines) == 2
 
 
+def test_resume_refuses_results_trained_on_other_data(tmp_path):
+    runs = grid(1, network="784-12-10", seed=range(2), **SMALL)
+    out = tmp_path / "sweep.jsonl"
+    first = sweep(runs[:1], out, workers=1, data=DATA, log=None)
+    assert first[0].data == str(Path(DATA).resolve())
+    other = tmp_path / "other"  # never read: the check comes first
+    with pytest.raises(BadValue, match=f"holds runs trained on {Path(DATA).resolve()}, not on {other}"):
+        sweep(runs, out, resume=True, data=other, log=None)
+    with pytest.raises(BadType, match="data must be MNIST's directory or file path"):
+        sweep(runs, out, resume=True, data=5, log=None)
+    assert len(ResultsFile(out).finished()) == 1  # the file as it was
+    argv = [sys.executable, "-m", "fastnet", "sweep", "--network", "784,12,10", "--seed", "0", "1", "--epochs", "2",
+            "--train-size", "1000", "--out", str(out), "--data", str(other), "--resume"]
+    command = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert command.returncode != 0 and "Traceback" not in command.stderr
+    assert f"sweep: data: {out} holds runs trained on" in command.stderr
+
+
 def die_on_first_attempt(marker):
     """Kill this process (kill -9) unless ``marker`` exists, which it makes: the first attempt dies."""
     if not os.path.exists(marker):

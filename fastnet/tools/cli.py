@@ -599,7 +599,7 @@ def _sweep_runs(args):
 
 def sweep_command(argv):
     from .._book.validation import MISTAKES
-    from .sweep import ResultsFile, summary, sweep
+    from .sweep import ResultsFile, data_source, summary, sweep
 
     args = sweep_parser().parse_args(argv)
     _require_plotting(args.plot)
@@ -611,7 +611,10 @@ def sweep_command(argv):
         raise CommandError(f"sweep: --out {args.out} already holds results: add --resume to continue that sweep, or "
                            "choose another file")
     with _user_file("--out"):
-        finished = results_file.finished() if args.resume else {}
+        try:
+            finished = results_file.finished(data_source(args.data)) if args.resume else {}
+        except MISTAKES as mistake:
+            raise CommandError(f"sweep: {mistake}") from None
     todo = sum(1 for run in runs if run not in finished)
     where = (f"on the Dask cluster at {args.scheduler}" if args.scheduler else
              f"{min(args.workers or available_cpus(), max(todo, 1))} at a time on this machine")

@@ -151,7 +151,8 @@ def grid(chapter=1, **options):
 class Result(NamedTuple):
     """A run's outcome: its accuracy in % on ``scored_on`` after each epoch, the best and its epoch, chapter
     6's test accuracy at that epoch (``test``), seconds, where it ran, the compilations it waited for
-    (0 when every kernel came from the cache), and the trained network when the sweep was asked for it."""
+    (0 when every kernel came from the cache), the MNIST it trained on (``data_source``; "" in files
+    written before fastnet recorded it), and the trained network when the sweep was asked for it."""
 
     run: Run
     status: str  # "done" or "failed"
@@ -165,6 +166,7 @@ class Result(NamedTuple):
     compiled: int
     attempts: int
     error: str = ""
+    data: str = ""
     network: Any = None
 
     def line(self):
@@ -179,6 +181,14 @@ class Result(NamedTuple):
         """The result that ``line`` wrote."""
         fields = json.loads(line)
         return cls(**{**fields, "run": Run(**fields["run"])})
+
+
+def data_source(data):
+    """The MNIST that ``data`` names (``load_data``'s path; None: its default), as results record it: the
+    absolute path."""
+    if data is not None and not isinstance(data, (str, os.PathLike)):
+        raise BadType(f"data must be MNIST's directory or file path (None: the default), got {data!r:.60}")
+    return str(Path(mnist_loader.default_data_dir() if data is None else data).resolve())
 
 
 def _failed(run, error, attempts):
@@ -260,7 +270,7 @@ def train(task):
         net, scores, best_epoch, test_accuracy = _train_network(run, training, validation, test)
         seconds = time.perf_counter() - start
     return Result(run, "done", scores, scores[best_epoch], best_epoch, SCORED_ON[run.chapter], test_accuracy, seconds,
-                  _machine(), compiled[0], 1, "", net if keep else None)
+                  _machine(), compiled[0], 1, "", network=net if keep else None)
 
 
 WARM_IMAGES = 20  # training, validation and test images of the small runs that compile a sweep's kernels
@@ -303,8 +313,9 @@ class ResultsFile:
     def __init__(self, path):
         self.path = Path(path)
 
-    def finished(self):
-        """The results in the file that finished, by run (a line cut short by a crash is skipped)."""
+    def finished(self, source=None):
+        """The results in the file that finished, by run (a line cut short by a crash is skipped); with
+        ``source`` (``data_source``), a ``BadValue`` if any of them trained on other data."""
         done = {}
         if self.path.exists():
             for line in self.path.read_text().splitlines():
@@ -314,6 +325,10 @@ class ResultsFile:
                     continue
                 if result.status == "done":
                     done[result.run] = result
+        for result in done.values():
+            if source is not None and result.data and result.data != source:
+                raise BadValue(f"data: {self.path} holds runs trained on {result.data}, not on {source}: resume "
+                               "them with the data they had, or choose another file")
         return done
 
     def has_lines(self):
@@ -346,9 +361,9 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
     (an address or a ``distributed.Client``). Returns their ``Result``s in the order of ``runs``.
 
     Each finished run is logged as one line and appended to ``out`` (JSON lines) as it ends; ``out``
-    must not hold results already, unless ``resume``, which skips the runs it has finished. A run
-    whose worker process dies is tried once more, then reported failed; a run that raises is
-    reported failed. ``networks=True`` returns the trained networks too (``Result.network``; runs
+    must not hold results already, unless ``resume``, which skips the runs it has finished (on the
+    same ``data``: each result records its MNIST, ``data_source``). A run whose worker process dies is
+    tried once more, then reported failed; a run that raises is reported failed. ``networks=True`` returns the trained networks too (``Result.network``; runs
     taken from ``out`` by ``resume`` have none). ``progress`` (``tools.progress.Progress``) counts runs.
     """
     runs = [_as_run(i, run) for i, run in enumerate(runs)]
@@ -365,7 +380,8 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
     results_file = None if out is None else ResultsFile(out)
     if results_file is not None and results_file.has_lines() and not resume:
         raise BadValue(f"out: {out} already holds results; resume them, or choose another file")
-    done = results_file.finished() if results_file is not None and resume else {}
+    source = data_source(data)
+    done = results_file.finished(source) if results_file is not None and resume else {}
     results = [done.get(run) for run in runs]
     todo = [i for i, result in enumerate(results) if result is None]
     if not todo:
@@ -379,6 +395,7 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
             i = todo[k]
             result = outcome.value._replace(attempts=outcome.attempts) if outcome.value is not None else \
                 _failed(runs[i], outcome.error, outcome.attempts)
+            result = result._replace(data=source)
             results[i] = result
             if results_file is not None:
                 results_file.append(result)
