@@ -323,12 +323,12 @@ class ResultsFile:
                     result = Result.from_line(line)
                 except (ValueError, TypeError, KeyError):
                     continue
-                if result.status == "done":
-                    done[result.run] = result
-        for result in done.values():
-            if source is not None and result.data and result.data != source:
-                raise BadValue(f"data: {self.path} holds runs trained on {result.data}, not on {source}: resume "
-                               "them with the data they had, or choose another file")
+                if result.status != "done":
+                    continue
+                if source is not None and result.data and result.data != source:
+                    raise BadValue(f"data: {self.path} holds runs trained on {result.data}, not on {source}: "
+                                   "resume them with the data they had, or choose another file")
+                done[result.run] = result
         return done
 
     def has_lines(self):
@@ -363,8 +363,9 @@ def sweep(runs, out=None, *, workers=None, scheduler=None, resume=False, network
     Each finished run is logged as one line and appended to ``out`` (JSON lines) as it ends; ``out``
     must not hold results already, unless ``resume``, which skips the runs it has finished (on the
     same ``data``: each result records its MNIST, ``data_source``). A run whose worker process dies is
-    tried once more, then reported failed; a run that raises is reported failed. ``networks=True`` returns the trained networks too (``Result.network``; runs
-    taken from ``out`` by ``resume`` have none). ``progress`` (``tools.progress.Progress``) counts runs.
+    tried once more, then reported failed; a run that raises is reported failed. ``networks=True``
+    returns the trained networks too (``Result.network``; runs taken from ``out`` by ``resume`` have
+    none). ``progress`` (``tools.progress.Progress``) counts runs.
     """
     runs = [_as_run(i, run) for i, run in enumerate(runs)]
     if not runs:
